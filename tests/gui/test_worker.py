@@ -1,0 +1,120 @@
+"""The worker runs core-style jobs on a thread and relays progress, items, errors and cancel."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from core.errors import DatasetError
+from gui.worker import FunctionWorker, GeneratorWorker, TaskSlot
+
+
+def counting_job(n, *, on_progress, stop):
+    done = 0
+    for i in range(n):
+        if stop.is_set():
+            break
+        time.sleep(0.01)
+        done += 1
+        on_progress({"event": "epoch", "done": done})
+    return done
+
+
+def test_function_worker_emits_progress_and_result(qtbot):
+    worker = FunctionWorker(counting_job, 5)
+    events = []
+    worker.signals.progress.connect(events.append)
+    with qtbot.waitSignal(worker.signals.finished, timeout=5000) as blocker:
+        worker.start()
+    assert blocker.args == [5]
+    qtbot.waitUntil(lambda: len(events) == 5)  # low-frequency events are never throttled
+    assert [e["done"] for e in events] == [1, 2, 3, 4, 5]
+
+
+def test_high_frequency_progress_is_throttled(qtbot):
+    def chatty(*, on_progress, stop):
+        for i in range(2000):
+            on_progress({"event": "batch", "i": i})
+        return "ok"
+
+    worker = FunctionWorker(chatty, throttle_s=0.05)
+    events = []
+    worker.signals.progress.connect(events.append)
+    with qtbot.waitSignal(worker.signals.finished, timeout=5000):
+        worker.start()
+    assert 1 <= len(events) < 100
+
+
+def test_errors_cross_the_thread_as_objects(qtbot):
+    def broken(*, on_progress, stop):
+        raise DatasetError("The folder /nowhere does not exist.")
+
+    worker = FunctionWorker(broken)
+    with qtbot.waitSignal(worker.signals.failed, timeout=5000) as blocker:
+        worker.start()
+    (exc,) = blocker.args
+    assert isinstance(exc, DatasetError) and "/nowhere" in str(exc)
+
+
+def test_cancel_reaches_the_job_and_emits_cancelled(qtbot):
+    gate = threading.Event()
+
+    def waits(*, on_progress, stop):
+        gate.set()
+        while not stop.is_set():
+            time.sleep(0.005)
+        return "partial"
+
+    worker = FunctionWorker(waits)
+    with qtbot.waitSignal(worker.signals.cancelled, timeout=5000) as blocker:
+        worker.start()
+        assert gate.wait(5)
+        worker.cancel()
+    assert blocker.args == ["partial"]
+
+
+def test_generator_worker_emits_items_and_stops_between_them(qtbot):
+    def numbers(n):
+        for i in range(n):
+            time.sleep(0.01)
+            yield i
+
+    worker = GeneratorWorker(numbers, 1000)
+    items = []
+    worker.signals.item.connect(items.append)
+    worker.signals.item.connect(lambda v: worker.cancel() if v == 3 else None)
+    with qtbot.waitSignal(worker.signals.cancelled, timeout=5000) as blocker:
+        worker.start()
+    assert blocker.args[0][:4] == [0, 1, 2, 3]
+    assert len(blocker.args[0]) < 1000
+
+
+def test_task_slot_cancels_the_previous_task(qtbot):
+    slot = TaskSlot()
+    first = FunctionWorker(counting_job, 10_000)
+    second = FunctionWorker(counting_job, 2)
+    results = []
+    second.signals.finished.connect(results.append)
+    with qtbot.waitSignal(first.signals.cancelled, timeout=5000):
+        slot.start(first)
+        time.sleep(0.05)
+        slot.start(second)
+    qtbot.waitUntil(lambda: results == [2], timeout=5000)
+    assert first.is_cancelled and not second.is_cancelled
+
+
+@pytest.mark.parametrize("kind", ["manifest", "model"])
+def test_workspace_survives_a_restart(qtbot, settings, kind, tmp_path):
+    from gui.state import AppState
+
+    state = AppState(settings)
+    setter = getattr(state, f"set_{kind}_path")
+    signal = getattr(state, f"{kind}_changed")
+    with qtbot.waitSignal(signal) as blocker:
+        setter(tmp_path / "x.json")
+    assert blocker.args == [str(tmp_path / "x.json")]
+    settings.sync()
+    again = AppState(settings)
+    assert getattr(again, f"{kind}_path") == str(tmp_path / "x.json")
+    assert again.recent(kind) == [str(tmp_path / "x.json")]
