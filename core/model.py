@@ -1,0 +1,233 @@
+"""The network: Keras ResNet50 with a small softmax head, taking raw 8-bit RGB of any size.
+
+Resizing, ResNet50's own preprocessing and (in training only) augmentation are layers
+inside the model, so the trainer, the viewer and the command line give the same answer
+for the same pixels. Everything saves and loads with Keras' safe mode on: the only custom
+layer, `ResNetPreprocess`, is registered and holds no code from the file.
+
+Layer names other modules rely on: "image" (input), "resize", "augment_*", "preprocess",
+"resnet50" (the nested backbone, `BACKBONE_NAME`), "pool", "dropout", "logits" (class
+scores before softmax) and "probabilities" (the output).
+"""
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from core.config import RESNET_BLOCKS, Augmentation, TrainConfig, check_trainable
+from core.errors import ConfigError
+
+BACKBONE_NAME = "resnet50"
+LAST_CONV_LAYER = "conv5_block3_out"  # the backbone's output: what Grad-CAM looks at
+# ImageNet channel means in BGR order, as keras.applications.resnet50.preprocess_input uses.
+IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
+
+
+@keras.saving.register_keras_serializable(package="histoclass")
+class ResNetPreprocess(layers.Layer):
+    """Caffe-style ResNet50 preprocessing: RGB to BGR, minus the ImageNet channel means.
+
+    Equal to `keras.applications.resnet50.preprocess_input` on 0-255 pixels, but as a
+    serialisable layer (a Lambda would not load in safe mode).
+    """
+
+    def call(self, inputs):
+        x = ops.cast(inputs, self.compute_dtype)
+        x = ops.flip(x, axis=-1)
+        return x - ops.convert_to_tensor(IMAGENET_MEAN_BGR, dtype=self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def augmentation_layers(augmentation: Augmentation, seed: int) -> list[layers.Layer]:
+    """The augmentation layers switched on in `augmentation` (they act in training only)."""
+    result: list[layers.Layer] = []
+    if augmentation.flip != "none":
+        result.append(layers.RandomFlip(augmentation.flip, seed=seed, name="augment_flip"))
+    if augmentation.rotation > 0:
+        # Tissue has no "up": reflect the border instead of filling it with black.
+        result.append(layers.RandomRotation(augmentation.rotation, fill_mode="reflect",
+                                            seed=seed + 1, name="augment_rotation"))
+    if augmentation.contrast > 0:
+        result.append(layers.RandomContrast(augmentation.contrast, value_range=(0, 255),
+                                            seed=seed + 2, name="augment_contrast"))
+    return result
+
+
+def _l2(strength: float):
+    return keras.regularizers.L2(strength) if strength > 0 else None
+
+
+def apply_l2(model: keras.Model, kernel_l2: float, bias_l2: float) -> int:
+    """Put L2 penalties on the kernels and biases of every Conv2D and Dense layer.
+
+    Keras 3 attaches a regularizer to a variable when the layer is built, so setting
+    `layer.kernel_regularizer` on an already-built layer has no effect on the loss. Here
+    the regularizer goes on the variable itself (which `Layer.losses` reads) and on the
+    layer attribute (which `get_config` saves, so a reloaded checkpoint keeps it).
+    Returns the number of layers changed.
+    """
+    changed = 0
+    for layer in _walk(model):
+        if not isinstance(layer, (layers.Conv2D, layers.Dense)):
+            continue
+        layer.kernel_regularizer = _l2(kernel_l2)
+        layer.kernel.regularizer = layer.kernel_regularizer
+        if layer.use_bias:
+            layer.bias_regularizer = _l2(bias_l2)
+            layer.bias.regularizer = layer.bias_regularizer
+        changed += 1
+    return changed
+
+
+def _walk(model: keras.Model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _walk(layer)
+
+
+def build_backbone(input_size: int, weights_path: str | os.PathLike | None = None) -> keras.Model:
+    """ResNet50 without its top, random or loaded from a no-top weights file."""
+    backbone = keras.applications.ResNet50(include_top=False, weights=None,
+                                           input_shape=(input_size, input_size, 3))
+    if weights_path is not None:
+        from core.weights import load_backbone_weights
+
+        load_backbone_weights(backbone, weights_path)
+    return backbone
+
+
+def build_model(num_classes: int, config: TrainConfig, *,
+                weights_path: str | os.PathLike | None = None) -> keras.Model:
+    """The full classifier for `num_classes` classes, with the backbone frozen ("head" stage).
+
+    Input: uint8 RGB images of any size, shape (batch, height, width, 3).
+    Output: softmax probabilities (float32 even under mixed precision).
+    """
+    if num_classes < 2:
+        raise ConfigError(f"a classifier needs at least 2 classes, got {num_classes}")
+    size = config.input_size
+    inputs = keras.Input(shape=(None, None, 3), dtype="uint8", name="image")
+    x = layers.Resizing(size, size, interpolation="bilinear", antialias=True, name="resize")(inputs)
+    for layer in augmentation_layers(config.augmentation, config.seed):
+        x = layer(x)
+    x = ResNetPreprocess(name="preprocess")(x)
+    backbone = build_backbone(size, weights_path)
+    if config.keep_batchnorm_frozen:
+        # The transfer-learning guide's rule: BatchNorm stays in inference mode, so its
+        # ImageNet statistics are not wrecked by small histology batches when unfrozen.
+        x = backbone(x, training=False)
+    else:
+        x = backbone(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    x = layers.Dropout(config.regularization.dropout, seed=config.seed, name="dropout")(x)
+    x = layers.Dense(num_classes, name="logits")(x)
+    outputs = layers.Activation("softmax", dtype="float32", name="probabilities")(x)
+    model = keras.Model(inputs, outputs, name="histoclass_resnet50")
+    apply_l2(model, config.regularization.kernel_l2, config.regularization.bias_l2)
+    set_trainable(model, "head", keep_batchnorm_frozen=config.keep_batchnorm_frozen)
+    return model
+
+
+def _first_layer_index(backbone: keras.Model, block: str) -> int:
+    for index, layer in enumerate(backbone.layers):
+        if layer.name.startswith(block + "_"):
+            return index
+    raise ConfigError(f"the backbone has no block named {block!r}")
+
+
+def set_trainable(model: keras.Model, trainable: str, *, keep_batchnorm_frozen: bool = True) -> None:
+    """Freeze or unfreeze the backbone for a stage; the head always trains.
+
+    "head": backbone frozen. "all": everything trains. "from:<block>": that ResNet50
+    block (see RESNET_BLOCKS) and all later ones train. With `keep_batchnorm_frozen`,
+    BatchNormalization layers stay frozen after unfreezing. Recompile afterwards.
+    """
+    check_trainable(trainable)
+    backbone = model.get_layer(BACKBONE_NAME)
+    for layer in model.layers:
+        if layer is not backbone:
+            layer.trainable = True
+    if trainable == "head":
+        backbone.trainable = False
+        return
+    start = 0 if trainable == "all" else _first_layer_index(backbone, trainable[5:])
+    backbone.trainable = True
+    for index, layer in enumerate(backbone.layers):
+        is_bn = isinstance(layer, layers.BatchNormalization)
+        layer.trainable = index >= start and not (is_bn and keep_batchnorm_frozen)
+
+
+def trainable_blocks(model: keras.Model) -> list[str]:
+    """The ResNet50 blocks with at least one trainable weight (for tests and the GUI)."""
+    backbone = model.get_layer(BACKBONE_NAME)
+    if not backbone.trainable:
+        return []
+    names = [layer.name for layer in backbone.layers if layer.trainable_weights]
+    return [b for b in RESNET_BLOCKS if any(n.startswith(b + "_") for n in names)]
+
+
+def augment_preview(image: np.ndarray, augmentation: Augmentation, n: int, seed: int) -> list[np.ndarray]:
+    """`n` augmented versions of one uint8 RGB image, as training would see them.
+
+    Meant for small previews (a thumbnail): the image keeps its size.
+    """
+    if n < 1:
+        return []
+    batch = np.repeat(np.asarray(image, dtype=np.float32)[None], n, axis=0)
+    x = ops.convert_to_tensor(batch)
+    for layer in augmentation_layers(augmentation, seed):
+        x = layer(x, training=True)
+    out = np.clip(np.round(ops.convert_to_numpy(x)), 0, 255).astype(np.uint8)
+    return list(out)
+
+
+def gradcam(model: keras.Model, image: np.ndarray, class_index: int | None = None) -> np.ndarray:
+    """Grad-CAM heatmap (H, W) in [0, 1] at the image's own size.
+
+    Gradient of the chosen class's score (the logit, before softmax; the predicted class
+    by default) with respect to the backbone's last conv block (conv5_block3_out),
+    averaged per channel, weights that block's activations; ReLU, resize, scale to 1.
+    """
+    import tensorflow as tf
+
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"gradcam needs one (H, W, 3) RGB image, got shape {image.shape}")
+    batch = tf.convert_to_tensor(image[None].astype(np.uint8))
+    with tf.GradientTape() as tape:
+        conv, logits = _conv_and_logits(model, batch, tape)
+        if class_index is None:
+            class_index = int(np.argmax(logits[0]))
+        score = logits[:, class_index]
+    grads = tape.gradient(score, conv)
+    weights = tf.reduce_mean(tf.cast(grads, tf.float32), axis=(1, 2))  # (1, channels)
+    cam = tf.einsum("bhwc,bc->bhw", tf.cast(conv, tf.float32), weights)
+    height, width = image.shape[:2]
+    cam = tf.image.resize(cam[:, :, :, None], (height, width), method="bilinear")[0, :, :, 0]
+    cam = np.maximum(cam.numpy(), 0.0)
+    peak = float(cam.max())
+    return (cam / peak if peak > 0 else cam).astype(np.float32)
+
+
+def _conv_and_logits(model: keras.Model, batch, tape):
+    """Run the model layer by layer (it is a chain), watching the backbone's output."""
+    backbone = model.get_layer(BACKBONE_NAME)
+    x, conv, logits = batch, None, None
+    for layer in model.layers:
+        if isinstance(layer, layers.InputLayer):
+            continue
+        x = layer(x, training=False)
+        if layer is backbone:
+            conv = x
+            tape.watch(conv)
+        elif layer.name == "logits":
+            logits = x
+    if conv is None or logits is None:
+        raise ValueError("this model has no 'resnet50' backbone or no 'logits' layer")
+    return conv, logits
