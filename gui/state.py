@@ -66,6 +66,10 @@ class AppState(QObject):
         self.settings.setValue(f"recent/{kind}", [path, *items][:MAX_RECENT])
         self.recent_changed.emit(kind)
 
+    def remove_recent(self, kind: str, path: str | Path) -> None:
+        self.settings.setValue(f"recent/{kind}", [p for p in self.recent(kind) if p != str(path)])
+        self.recent_changed.emit(kind)
+
     def clear_recent(self, kind: str) -> None:
         self.settings.remove(f"recent/{kind}")
         self.recent_changed.emit(kind)

@@ -1,0 +1,93 @@
+"""Start the desktop app: show the window first, then import TensorFlow on a worker thread.
+
+TensorFlow takes several seconds to import, so nothing on the way to the first painted
+window may import it (tests/gui/test_app.py checks `sys.modules`). The import runs on the
+shared worker after the window has painted; until it is done the status bar says so.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Callable
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from core import __version__
+from gui.state import AppState
+from gui.worker import FunctionWorker
+
+ORGANIZATION = "HistoClass"
+APP_NAME = "HistoClass"
+
+
+def _import_tensorflow() -> str:
+    """Import TensorFlow and Keras (the slow part of starting) and return their versions."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep the C++ start-up chatter quiet
+    tf = importlib.import_module("tensorflow")
+    keras = importlib.import_module("keras")
+    return f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+
+
+def ensure_application(argv: list[str] | None = None) -> QApplication:
+    """The one QApplication, created with high-DPI rounding that keeps fractional scales sharp."""
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(sys.argv[:1] if argv is None else argv)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("histoclass")
+    from gui.appearance import apply_look
+
+    apply_look(app)
+    return app
+
+
+def create_main_window(state: AppState | None = None):
+    """The main window with its views registered; not shown yet."""
+    from gui.main_window import MainWindow
+
+    return MainWindow(state if state is not None else AppState())
+
+
+def start_tensorflow_import(state: AppState, window=None,
+                            importer: Callable[[], str] = _import_tensorflow) -> FunctionWorker:
+    """Import TensorFlow on the worker; tell the state (and the window's status bar) how it went."""
+    worker = FunctionWorker(lambda: importer())
+    if window is not None:
+        window.set_tensorflow_status("loading")
+        worker.signals.finished.connect(lambda versions: window.set_tensorflow_status("ready", versions))
+        worker.signals.failed.connect(lambda exc: window.set_tensorflow_status("failed", _describe(exc)))
+    worker.signals.finished.connect(lambda _versions: state.mark_tensorflow_ready())
+    worker.signals.failed.connect(lambda exc: state.tensorflow_failed.emit(_describe(exc)))
+    return worker.start()
+
+
+def _describe(exc: BaseException) -> str:
+    return (f"TensorFlow could not be loaded ({type(exc).__name__}: {exc}). "
+            "Training and the viewer need it; reinstall HistoClass or check the log.")
+
+
+def launch(argv: list[str] | None = None, state: AppState | None = None):
+    """Create the app and show the window; TensorFlow starts loading once it has painted."""
+    app = ensure_application(argv)
+    window = create_main_window(state)
+    # One more event-loop turn after the first paint, so anything else listening to
+    # first_painted (the start-up benchmark, tests) runs before the import begins.
+    window.first_painted.connect(
+        lambda: QTimer.singleShot(0, lambda: start_tensorflow_import(window.state, window)))
+    window.show()
+    return app, window
+
+
+def main() -> int:
+    app, _window = launch()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
