@@ -2,10 +2,11 @@
 
 Resizing, ResNet50's own preprocessing and (in training only) augmentation are layers
 inside the model, so the trainer, the viewer and the command line give the same answer
-for the same pixels. Everything saves and loads with Keras' safe mode on: the only custom
-layer, `ResNetPreprocess`, is registered and holds no code from the file.
+for the same pixels. Everything saves and loads with Keras' safe mode on: the custom
+layers (`ResizeImage`, `Augment`, `ResNetPreprocess`) are registered and hold no code from the file.
 
-Layer names other modules rely on: "image" (input), "resize", "augment_*", "preprocess",
+Layer names other modules rely on: "image" (input), "resize", "augment" (only when some
+augmentation is on), "preprocess",
 "resnet50" (the nested backbone, `BACKBONE_NAME`), "pool", "dropout", "logits" (class
 scores before softmax) and "probabilities" (the output).
 """
@@ -43,8 +44,33 @@ class ResNetPreprocess(layers.Layer):
         return input_shape
 
 
+@keras.saving.register_keras_serializable(package="histoclass")
+class ResizeImage(layers.Layer):
+    """Antialiased bilinear resize to size x size (aspect ratio not kept).
+
+    Not `keras.layers.Resizing`: Keras' preprocessing layers default to `training=True`
+    and, called first in a model, pass that default on to every later layer when the
+    model is called without `training` (so a bare `model(x)` would augment and run
+    Dropout). This layer has no training argument at all.
+    """
+
+    def __init__(self, size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int(size)
+
+    def call(self, inputs):
+        x = ops.cast(inputs, self.compute_dtype)
+        return ops.image.resize(x, (self.size, self.size), interpolation="bilinear", antialias=True)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.size, self.size, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
 def augmentation_layers(augmentation: Augmentation, seed: int) -> list[layers.Layer]:
-    """The augmentation layers switched on in `augmentation` (they act in training only)."""
+    """Keras' random layers for the augmentations switched on in `augmentation`."""
     result: list[layers.Layer] = []
     if augmentation.flip != "none":
         result.append(layers.RandomFlip(augmentation.flip, seed=seed, name="augment_flip"))
@@ -56,6 +82,43 @@ def augmentation_layers(augmentation: Augmentation, seed: int) -> list[layers.La
         result.append(layers.RandomContrast(augmentation.contrast, value_range=(0, 255),
                                             seed=seed + 2, name="augment_contrast"))
     return result
+
+
+@keras.saving.register_keras_serializable(package="histoclass")
+class Augment(layers.Layer):
+    """Flip, rotation and contrast on 0-255 pixels, applied only when `training` is True.
+
+    Keras' random layers default to augmenting when called without `training`, so a bare
+    `model(x)` would give random answers; this wrapper augments only in `fit` (or with
+    `training=True` passed explicitly), never at prediction time.
+    """
+
+    def __init__(self, flip: str = "none", rotation: float = 0.0, contrast: float = 0.0,
+                 seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.settings = Augmentation(flip=flip, rotation=rotation, contrast=contrast)
+        self.seed = int(seed)
+        self.steps = augmentation_layers(self.settings, self.seed)
+
+    def build(self, input_shape):
+        for step in self.steps:
+            step.build(input_shape)
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        x = inputs
+        for step in self.steps:
+            x = step(x, training=True)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "flip": self.settings.flip,
+                "rotation": self.settings.rotation, "contrast": self.settings.contrast,
+                "seed": self.seed}
 
 
 def _l2(strength: float):
@@ -113,9 +176,10 @@ def build_model(num_classes: int, config: TrainConfig, *,
         raise ConfigError(f"a classifier needs at least 2 classes, got {num_classes}")
     size = config.input_size
     inputs = keras.Input(shape=(None, None, 3), dtype="uint8", name="image")
-    x = layers.Resizing(size, size, interpolation="bilinear", antialias=True, name="resize")(inputs)
-    for layer in augmentation_layers(config.augmentation, config.seed):
-        x = layer(x)
+    x = ResizeImage(size, name="resize")(inputs)
+    if config.augmentation.active:
+        aug = config.augmentation
+        x = Augment(aug.flip, aug.rotation, aug.contrast, config.seed, name="augment")(x)
     x = ResNetPreprocess(name="preprocess")(x)
     backbone = build_backbone(size, weights_path)
     if config.keep_batchnorm_frozen:
@@ -180,9 +244,8 @@ def augment_preview(image: np.ndarray, augmentation: Augmentation, n: int, seed:
     if n < 1:
         return []
     batch = np.repeat(np.asarray(image, dtype=np.float32)[None], n, axis=0)
-    x = ops.convert_to_tensor(batch)
-    for layer in augmentation_layers(augmentation, seed):
-        x = layer(x, training=True)
+    layer = Augment(augmentation.flip, augmentation.rotation, augmentation.contrast, seed)
+    x = layer(ops.convert_to_tensor(batch), training=True)
     out = np.clip(np.round(ops.convert_to_numpy(x)), 0, 255).astype(np.uint8)
     return list(out)
 
@@ -231,3 +294,18 @@ def _conv_and_logits(model: keras.Model, batch, tape):
     if conv is None or logits is None:
         raise ValueError("this model has no 'resnet50' backbone or no 'logits' layer")
     return conv, logits
+
+
+def resize_for_model(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize one uint8 RGB image to size x size on the host (Pillow, antialiased bilinear).
+
+    Matches the model's own "resize" layer to within one grey level, so callers that
+    batch images of different sizes (prediction, the training cache) give the same answer
+    as feeding the full image. Aspect ratio is not kept, exactly as in that layer.
+    """
+    from PIL import Image
+
+    image = np.asarray(image, dtype=np.uint8)
+    if image.shape[:2] == (size, size):
+        return image
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR), dtype=np.uint8)
