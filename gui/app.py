@@ -56,13 +56,11 @@ def create_main_window(state: AppState | None = None):
 
 def start_tensorflow_import(state: AppState, window=None,
                             importer: Callable[[], str] = _import_tensorflow) -> FunctionWorker:
-    """Import TensorFlow on the worker; tell the state (and the window's status bar) how it went."""
+    """Import TensorFlow on the worker and tell the state how it went (the window listens to the state)."""
     worker = FunctionWorker(lambda: importer())
     if window is not None:
         window.set_tensorflow_status("loading")
-        worker.signals.finished.connect(lambda versions: window.set_tensorflow_status("ready", versions))
-        worker.signals.failed.connect(lambda exc: window.set_tensorflow_status("failed", _describe(exc)))
-    worker.signals.finished.connect(lambda _versions: state.mark_tensorflow_ready())
+    worker.signals.finished.connect(lambda versions: state.mark_tensorflow_ready())
     worker.signals.failed.connect(lambda exc: state.tensorflow_failed.emit(_describe(exc)))
     return worker.start()
 
@@ -79,7 +77,7 @@ def launch(argv: list[str] | None = None, state: AppState | None = None):
     # One more event-loop turn after the first paint, so anything else listening to
     # first_painted (the start-up benchmark, tests) runs before the import begins.
     window.first_painted.connect(
-        lambda: QTimer.singleShot(0, lambda: start_tensorflow_import(window.state, window)))
+        lambda: QTimer.singleShot(0, window, lambda: start_tensorflow_import(window.state, window)))
     window.show()
     return app, window
 

@@ -15,7 +15,7 @@ from typing import Callable
 from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
-                               QStackedWidget, QVBoxLayout, QWidget)
+                               QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
 
 from core import RESEARCH_NOTICE
 from gui.appearance import set_role
@@ -38,6 +38,7 @@ class _Page:
     factory: ViewFactory
     host: QWidget
     widget: QWidget | None = None
+    scroll: QScrollArea | None = None
 
 
 def find_view_class(package: str, class_name: str) -> Callable[[], type] | None:
@@ -70,7 +71,7 @@ class MainWindow(QMainWindow):
         self._pages: dict[str, _Page] = {}
         self._painted = False
         self.setWindowTitle("HistoClass")
-        self.setMinimumSize(QSize(960, 600))
+        self.setMinimumSize(QSize(760, 520))  # views scroll below their own minimum
         self._build_body()
         self._build_status_bar()
         for name, title, package, class_name in DEFAULT_VIEWS:
@@ -81,6 +82,8 @@ class MainWindow(QMainWindow):
 
         self.menus = install_menus(self)
         state.manifest_changed.connect(self._show_manifest)
+        state.tensorflow_ready.connect(self._on_tensorflow_ready)
+        state.tensorflow_failed.connect(self._on_tensorflow_failed)
         self._show_manifest(state.manifest_path)
         self._restore()
 
@@ -101,10 +104,16 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(body)
 
     def register_view(self, name: str, title: str, factory: ViewFactory) -> None:
-        host = QWidget(self.stack)
+        # A scroll area around each view: a view taller than a 1366x768 screen scrolls
+        # instead of pushing the window off the screen.
+        scroll = QScrollArea(self.stack)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        host = QWidget(scroll)
         QVBoxLayout(host).setContentsMargins(0, 0, 0, 0)
-        self._pages[name] = _Page(name, title, factory, host)
-        self.stack.addWidget(host)
+        scroll.setWidget(host)
+        self._pages[name] = _Page(name, title, factory, host, scroll=scroll)
+        self.stack.addWidget(scroll)
         item = QListWidgetItem(title, self.sidebar)
         item.setData(Qt.ItemDataRole.UserRole, name)
         item.setToolTip(f"{title} (Ctrl+{len(self._pages)})")
@@ -147,14 +156,14 @@ class MainWindow(QMainWindow):
         if 0 <= row < len(self._pages):
             name = self.view_names()[row]
             self.view(name)
-            self.stack.setCurrentWidget(self._pages[name].host)
+            self.stack.setCurrentWidget(self._pages[name].scroll)
 
     def _build_remaining_views(self) -> None:
         """Build one not-yet-built view per event-loop turn so the window stays responsive."""
         for page in self._pages.values():
             if page.widget is None:
                 self.view(page.name)
-                QTimer.singleShot(50, self._build_remaining_views)
+                QTimer.singleShot(50, self, self._build_remaining_views)
                 return
 
     # -- status bar ------------------------------------------------------------------
@@ -172,6 +181,12 @@ class MainWindow(QMainWindow):
         self.manifest_label.setText(f"Manifest: {Path(path).name}" if path else "No manifest yet")
         self.manifest_label.setToolTip(path)
 
+    def _on_tensorflow_ready(self) -> None:
+        self.set_tensorflow_status("ready")
+
+    def _on_tensorflow_failed(self, message: str) -> None:
+        self.set_tensorflow_status("failed", message)
+
     def set_tensorflow_status(self, kind: str, detail: str = "") -> None:
         """kind: "loading", "ready" or "failed"; the note stays quiet unless something failed."""
         texts = {"loading": "Loading TensorFlow in the background…", "ready": "TensorFlow ready",
@@ -179,7 +194,7 @@ class MainWindow(QMainWindow):
         self.tensorflow_label.setText(texts[kind])
         self.tensorflow_label.setToolTip(detail)
         if kind == "ready":
-            QTimer.singleShot(4000, lambda: self.tensorflow_label.setText(""))
+            QTimer.singleShot(4000, self.tensorflow_label, self.tensorflow_label.clear)
         elif kind == "failed":
             self.statusBar().showMessage(detail, 30000)
 
@@ -222,5 +237,5 @@ class MainWindow(QMainWindow):
         super().paintEvent(event)
         if not self._painted:
             self._painted = True
-            QTimer.singleShot(0, self.first_painted.emit)
-            QTimer.singleShot(300, self._build_remaining_views)
+            QTimer.singleShot(0, self, self.first_painted.emit)
+            QTimer.singleShot(300, self, self._build_remaining_views)

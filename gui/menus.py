@@ -39,7 +39,7 @@ def install_menus(window: QMainWindow) -> Menus:
     for index, name in enumerate(window.view_names(), start=1):
         title = window.sidebar.item(index - 1).text()
         _add(menus, view_menu, f"view_{name}", f"&{title}", f"Ctrl+{index}",
-             lambda name=name: window.show_view(name))
+             lambda _checked=False, name=name: window.show_view(name))
 
     help_menu = bar.addMenu("&Help")
     _add(menus, help_menu, "help", "&Using HistoClass", QKeySequence.StandardKey.HelpContents,

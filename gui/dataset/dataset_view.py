@@ -34,6 +34,7 @@ class DatasetView(QWidget):
         self._task = TaskSlot()
         self._results = None  # built on first use: it pulls in matplotlib
         self._shown_manifest = ""  # the manifest this view shows or saved last
+        self._scanning = False
         self.setAcceptDrops(True)
         self._build()
         state.manifest_changed.connect(self._on_workspace_manifest)
@@ -158,6 +159,7 @@ class DatasetView(QWidget):
         worker.signals.failed.connect(self._on_failed)
         self.progress.start(f"Listing the files in {self.folder.name}…")
         self.scan_button.setEnabled(False)
+        self._scanning = True
         self._task.start(worker)
 
     def cancel_scan(self) -> None:
@@ -165,7 +167,8 @@ class DatasetView(QWidget):
 
     @property
     def scanning(self) -> bool:
-        return self._task.busy
+        """True from the start of a scan until its outcome has reached this view."""
+        return self._scanning
 
     def _on_progress(self, event: dict) -> None:
         if event.get("event") == "scan":
@@ -173,6 +176,7 @@ class DatasetView(QWidget):
             self.progress.update_progress(done, total, f"Checking images in {self.folder.name}…")
 
     def _scan_ended(self) -> None:
+        self._scanning = False
         self.progress.finish()
         self.scan_button.setEnabled(self.folder is not None)
 
