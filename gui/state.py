@@ -85,3 +85,20 @@ class AppState(QObject):
     def mark_tensorflow_ready(self) -> None:
         self.tf_ready = True
         self.tensorflow_ready.emit()
+
+    def when_tensorflow_ready(self, callback) -> None:
+        """Run `callback()` now if TensorFlow is imported, else once the background import is done.
+
+        A job that imports TensorFlow/Keras (core.model, core.bundle, core.train...) must not
+        start while the start-up import is still running on its thread: two threads importing
+        TensorFlow at once crash the process (ImportError or a segfault inside TensorFlow).
+        """
+        if self.tf_ready:
+            callback()
+            return
+
+        def once() -> None:
+            self.tensorflow_ready.disconnect(once)
+            callback()
+
+        self.tensorflow_ready.connect(once)

@@ -202,3 +202,15 @@ def test_app_icon_has_several_sizes():
     sizes = app_icon().availableSizes()
     assert QSize(16, 16) in sizes and QSize(256, 256) in sizes
     assert "QListWidget#sidebar" in style_sheet()
+
+
+def test_tensorflow_jobs_wait_for_the_background_import(qtbot, app_state):
+    calls = []
+    app_state.when_tensorflow_ready(lambda: calls.append("first"))
+    assert calls == []  # the import is still running: nothing may touch TensorFlow yet
+    app_state.mark_tensorflow_ready()
+    assert calls == ["first"]
+    app_state.mark_tensorflow_ready()
+    assert calls == ["first"]  # once only
+    app_state.when_tensorflow_ready(lambda: calls.append("later"))
+    assert calls == ["first", "later"]  # already imported: runs at once
