@@ -11,6 +11,7 @@ import hashlib
 import multiprocessing
 import os
 import sys
+import threading
 from collections import Counter, defaultdict
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -119,8 +120,13 @@ def scan(
     pattern: str | None = None,
     on_progress: ProgressCallback | None = None,
     stop: StopFlag | None = None,
+    workers: int | None = None,
 ) -> Catalog:
-    """Find, label and check every image under root; see the module docstring."""
+    """Find, label and check every image under root; see the module docstring.
+
+    `workers`: processes checking files (default: one per core, for 1,000 files or more;
+    1 checks every file in this process).
+    """
     root = _check_root(root)
     if layout not in LAYOUTS:
         raise DatasetError(f"Unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
@@ -138,7 +144,8 @@ def scan(
             skipped.append(Skipped(rel, why))
         else:
             wanted.append((rel, info))
-    results = probe_files(root, [rel for rel, _ in wanted], on_progress=on_progress, stop=stop)
+    results = probe_files(root, [rel for rel, _ in wanted], on_progress=on_progress, stop=stop,
+                          workers=workers)
     samples, bad = _collect(wanted, results)
     skipped = sorted(skipped + bad, key=lambda s: s.path)
     cancelled = should_stop(stop)
@@ -194,15 +201,17 @@ def probe_files(
     *,
     on_progress: ProgressCallback | None = None,
     stop: StopFlag | None = None,
+    workers: int | None = None,
 ) -> dict[str, tuple]:
     """{relpath: (ok, reason, digest)} for every file checked before a stop."""
     total = len(relpaths)
-    workers = min(_cpu_count(), 8)
+    auto = workers is None
+    workers = min(_cpu_count(), 8) if auto else max(1, workers)
     size = max(16, min(256, total // (workers * 8) or 16))
     chunks = [relpaths[i:i + size] for i in range(0, total, size)]
     results: dict[str, tuple] = {}
     report(on_progress, event="scan", done=0, total=total, path="")
-    if total < _PARALLEL_FROM or workers < 2:
+    if workers < 2 or (auto and total < _PARALLEL_FROM):
         _probe_serial(root, chunks, results, total, on_progress, stop)
         return results
     executor = _executor(workers)
@@ -223,17 +232,24 @@ def _cpu_count() -> int:
 
 
 def _executor(workers: int) -> Executor:
-    """Processes: the check is mostly Python code, which threads cannot run in parallel.
+    """Processes where that is safe, else threads.
 
-    A frozen (installed) app would re-launch itself for each worker process, so it uses
-    threads, which still overlap the reading and hashing of large files. Never "fork": the
-    GUI calls this from a worker thread, and forking a threaded process can deadlock.
+    Checking a file is mostly Python code, which threads cannot run in parallel, so
+    processes are faster; but only "fork" starts them without re-running the caller's main
+    module (a script without a main guard would run again in every worker), and forking
+    is only safe from a process with a single thread. The GUI scans from a worker thread,
+    macOS and Windows cannot fork safely, and a frozen app has no interpreter to spare:
+    they get threads, which still overlap reading and hashing of large files.
     """
-    if not getattr(sys, "frozen", False):
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    if (
+        sys.platform.startswith("linux")
+        and not getattr(sys, "frozen", False)
+        and threading.current_thread() is threading.main_thread()
+        and threading.active_count() == 1
+    ):
         try:
-            return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
-        except (OSError, ValueError, NotImplementedError):
+            return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        except (OSError, ValueError):
             pass
     return ThreadPoolExecutor(workers)
 

@@ -27,8 +27,6 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold
-from sklearn.utils.class_weight import compute_class_weight
 
 from core.errors import DatasetError
 from core.manifest import IMAGE_LEVEL_WARNING, SCHEMA_VERSION, SPLITS, Manifest, ManifestSample
@@ -179,6 +177,8 @@ def _assign_folds(units: list[str], labels: list[str], folds: int, seed: int, by
     if n_units < folds:
         noun = "patients" if by == "patient" else "images"
         raise DatasetError(f"Only {n_units} {noun} to split, fewer than the {folds} folds asked for")
+    from sklearn.model_selection import StratifiedGroupKFold  # ~1 s to import: only when used
+
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     fold_of: dict[str, int] = {}
     with pywarnings.catch_warnings():
@@ -274,6 +274,8 @@ def _count(n: int, noun: str) -> str:
 
 def _class_weights(rows: list[ManifestSample], classes: list[str]) -> dict[str, float]:
     """Balanced weights on the training images; 1.0 for a class with none (it never occurs)."""
+    from sklearn.utils.class_weight import compute_class_weight
+
     train = [r.label for r in rows if r.split == "train"]
     present = sorted(set(train))
     weights = {c: 1.0 for c in classes}
