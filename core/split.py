@@ -183,9 +183,26 @@ def _assign_folds(units: list[str], labels: list[str], folds: int, seed: int, by
     fold_of: dict[str, int] = {}
     with pywarnings.catch_warnings():
         pywarnings.simplefilter("ignore", UserWarning)  # small classes: reported in our own words
-        for k, (_, test_idx) in enumerate(splitter.split(np.zeros(len(units)), labels, groups=units)):
-            for i in test_idx:
-                fold_of[units[i]] = k
+        try:
+            for k, (_, test_idx) in enumerate(splitter.split(np.zeros(len(units)), labels, groups=units)):
+                for i in test_idx:
+                    fold_of[units[i]] = k
+        except ValueError:  # every class has fewer images than folds: deal patients by hand
+            return _deal_folds(units, labels, folds, seed)
+    return fold_of
+
+
+def _deal_folds(units: list[str], labels: list[str], folds: int, seed: int) -> dict[str, int]:
+    """Deal each class's shuffled units round the folds, continuing where the last class stopped."""
+    primary = _primary_labels(units, labels)
+    rng = np.random.default_rng(seed)
+    fold_of: dict[str, int] = {}
+    k = 0
+    for label in sorted(set(primary.values())):
+        members = sorted(u for u in primary if primary[u] == label)
+        for i in rng.permutation(len(members)):
+            fold_of[members[i]] = k % folds
+            k += 1
     return fold_of
 
 
