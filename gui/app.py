@@ -1,23 +1,23 @@
 """Start the desktop app: show the window first, then import TensorFlow on a worker thread.
 
 TensorFlow takes several seconds to import, so nothing on the way to the first painted
-window may import it (tests/gui/test_app.py checks `sys.modules`). The import runs on the
-shared worker after the window has painted; until it is done the status bar says so.
+window may import it (tests/gui/test_app.py checks `sys.modules`). The import runs on its
+own thread after the window has painted; until it is done the status bar says so.
 """
 from __future__ import annotations
 
 import importlib
 import os
 import sys
+import threading
 from typing import Callable
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from core import __version__
 from gui.state import AppState
-from gui.worker import FunctionWorker
 
 ORGANIZATION = "HistoClass"
 APP_NAME = "HistoClass"
@@ -54,15 +54,52 @@ def create_main_window(state: AppState | None = None):
     return MainWindow(state if state is not None else AppState())
 
 
+class TensorFlowLoader(QObject):
+    """Imports TensorFlow on its own Python thread and reports back through queued signals.
+
+    Not on the QThreadPool: TensorFlow imported on a pool thread crashes (segfault in
+    convert_to_eager_tensor) when that pool thread later runs TensorFlow ops again, which
+    a reused pool thread does; imported on a plain Python thread it never does.
+    """
+
+    loaded = Signal(str)
+    failed = Signal(object)
+
+    def __init__(self, importer: Callable[[], str], parent: QObject | None = None):
+        super().__init__(parent)
+        self._importer = importer
+        self.thread = threading.Thread(target=self._run, name="tensorflow-import", daemon=True)
+
+    def start(self) -> "TensorFlowLoader":
+        _loaders.add(self)
+        self.thread.start()
+        return self
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        self.thread.join(timeout_s)
+        return not self.thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            versions = self._importer()
+        except Exception as exc:  # noqa: BLE001 - reported to the user in words
+            self.failed.emit(exc)
+        else:
+            self.loaded.emit(versions)
+
+
+_loaders: set[TensorFlowLoader] = set()  # keeps each loader alive until it has reported
+
+
 def start_tensorflow_import(state: AppState, window=None,
-                            importer: Callable[[], str] = _import_tensorflow) -> FunctionWorker:
-    """Import TensorFlow on the worker and tell the state how it went (the window listens to the state)."""
-    worker = FunctionWorker(lambda: importer())
+                            importer: Callable[[], str] = _import_tensorflow) -> TensorFlowLoader:
+    """Import TensorFlow in the background and tell the state how it went (the window listens to the state)."""
+    loader = TensorFlowLoader(importer)
     if window is not None:
         window.set_tensorflow_status("loading")
-    worker.signals.finished.connect(lambda versions: state.mark_tensorflow_ready())
-    worker.signals.failed.connect(lambda exc: state.tensorflow_failed.emit(_describe(exc)))
-    return worker.start()
+    loader.loaded.connect(lambda _versions: (state.mark_tensorflow_ready(), _loaders.discard(loader)))
+    loader.failed.connect(lambda exc: (state.tensorflow_failed.emit(_describe(exc)), _loaders.discard(loader)))
+    return loader.start()
 
 
 def _describe(exc: BaseException) -> str:

@@ -55,13 +55,19 @@ class EmptyState(QFrame):
         for button in (choose, manifest, self.again):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        column = QVBoxLayout()
+        for widget in (title, steps):
+            column.addWidget(widget)
+        column.addLayout(buttons)
+        column.addWidget(drop)
+        centred = QHBoxLayout()
+        centred.addStretch(1)
+        centred.addLayout(column, 3)
+        centred.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(40, 32, 40, 32)
         layout.addStretch(1)
-        for widget in (title, steps):
-            layout.addWidget(widget)
-        layout.addLayout(buttons)
-        layout.addWidget(drop)
+        layout.addLayout(centred)
         layout.addStretch(2)
 
     def set_last_folder(self, path: str) -> None:

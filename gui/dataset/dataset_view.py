@@ -71,8 +71,13 @@ class DatasetView(QWidget):
         self.empty.choose_requested.connect(self.choose_folder)
         self.empty.folder_requested.connect(self.open_folder)
         self.empty.manifest_requested.connect(self.choose_manifest)
+        self.busy = QLabel(self)  # shown while the first scan runs (later scans keep the results)
+        self.busy.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.busy.setWordWrap(True)
+        set_role(self.busy, "subtitle")
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.busy)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 8)
         layout.addLayout(header)
@@ -158,6 +163,11 @@ class DatasetView(QWidget):
         worker.signals.cancelled.connect(self._on_cancelled)
         worker.signals.failed.connect(self._on_failed)
         self.progress.start(f"Listing the files in {self.folder.name}…")
+        if self.stack.currentWidget() is self.empty:
+            self.busy.setText(f"Checking the images in {self.folder}…\n\nEach file is opened and checked; "
+                              "files that cannot be used are listed with the reason.\n"
+                              "The rest of HistoClass stays usable. Cancel stops the scan.")
+            self.stack.setCurrentWidget(self.busy)
         self.scan_button.setEnabled(False)
         self._scanning = True
         self._task.start(worker)
@@ -178,6 +188,8 @@ class DatasetView(QWidget):
     def _scan_ended(self) -> None:
         self._scanning = False
         self.progress.finish()
+        if self.stack.currentWidget() is self.busy:
+            self.stack.setCurrentWidget(self.empty)
         self.scan_button.setEnabled(self.folder is not None)
 
     def _on_scanned(self, catalog) -> None:

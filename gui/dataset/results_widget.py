@@ -5,7 +5,7 @@ from collections import Counter
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHeaderView, QLabel, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QTableView, QTabWidget, QVBoxLayout, QWidget
 
 from core import RESEARCH_NOTICE
 from gui.appearance import set_role
@@ -62,26 +62,24 @@ class ResultsWidget(QTabWidget):
         self.addTab(self.split, "Split && save")
 
     def _fit_overview(self) -> None:
-        """Give the table the width its columns need; the chart takes the rest."""
+        """The table is as wide as its columns (the chart takes the rest)."""
         self.counts_view.resizeColumnsToContents()
-        wanted = self.counts_view.horizontalHeader().length() + self.counts_view.frameWidth() * 2 + 4
-        total = sum(self.splitter.sizes()) or self.width()
-        self.splitter.setSizes([min(wanted, int(total * 0.65)), max(total - wanted, int(total * 0.35))])
+        width = self.counts_view.horizontalHeader().length() + 2 * self.counts_view.frameWidth()
+        scroll = self.counts_view.verticalScrollBar()
+        self.counts_view.setMaximumWidth(width + (scroll.sizeHint().width() if scroll.isVisible() else 0) + 2)
 
     def _overview(self) -> QWidget:
         page = QWidget(self)
-        splitter = self.splitter = QSplitter(Qt.Orientation.Horizontal, page)
-        splitter.addWidget(self.counts_view)
-        splitter.addWidget(self.chart)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        row = QHBoxLayout()
+        row.addWidget(self.counts_view, 0)
+        row.addWidget(self.chart, 1)
         hint = QLabel("Each cell: images (patients). Double-click a row to see its images.", page)
         set_role(hint, "hint")
         notice = QLabel(RESEARCH_NOTICE, page)
         set_role(notice, "notice")
         layout = QVBoxLayout(page)
         layout.addWidget(self.summary)
-        layout.addWidget(splitter, 1)
+        layout.addLayout(row, 1)
         layout.addWidget(hint)
         layout.addWidget(notice)
         return page

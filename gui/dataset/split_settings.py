@@ -78,6 +78,7 @@ class SplitSettings(QWidget):
         form.addRow("Folds:", self._row(self.folds, QLabel("Test fold:"), self.test_fold))
         form.addRow("Seed:", self._row(self.seed))
         form.addRow("Balance:", self._row(self.cap_enabled, self.cap))
+        self.mag_row.addStretch(1)
         form.addRow("Magnifications:", self.mag_row)
 
     @staticmethod
@@ -116,12 +117,12 @@ class SplitSettings(QWidget):
             box = QCheckBox(mag)
             box.setChecked(True)
             box.toggled.connect(self._sync)
-            self.mag_row.addWidget(box)
+            self.mag_row.insertWidget(len(self.mag_boxes), box)
             self.mag_boxes[mag] = box
         if not magnifications:
             label = QCheckBox("(none in file names)")
             label.setEnabled(False)
-            self.mag_row.addWidget(label)
+            self.mag_row.insertWidget(0, label)
             self.mag_boxes[""] = label
         self.by_patient.setEnabled(has_patients)
         self.image_warning.setText(IMAGE_LEVEL_TEXT if has_patients else NO_PATIENTS_TEXT)
