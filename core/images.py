@@ -31,6 +31,9 @@ _FORMATS = {"PNG", "JPEG", "MPO", "TIFF", "BMP", "DIB"}
 _SIXTEEN_BIT = {"I;16", "I;16L", "I;16B", "I;16N"}
 _TIFF_STRIP_OFFSETS, _TIFF_STRIP_COUNTS = 273, 279
 _TIFF_TILE_OFFSETS, _TIFF_TILE_COUNTS = 324, 325
+# A whole-slide scan saved as TIFF can be gigabytes: it is not a training image (tiles
+# are), and reading it whole would exhaust memory, so the check refuses it unread.
+MAX_FILE_BYTES = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,20 @@ def _fail(reason: str, img: Image.Image | None = None) -> ImageInfo:
 
 def probe_image(path: str | os.PathLike) -> ImageInfo:
     """Cheap check that a file is a usable image; never raises for a bad file."""
+    data, problem = read_limited(path)
+    return probe_bytes(data) if problem is None else _fail(problem)
+
+
+def read_limited(path: str | os.PathLike) -> tuple[bytes, str | None]:
+    """The file's bytes, or b"" and why it cannot be used (unreadable, too large)."""
     try:
-        data = Path(path).read_bytes()
+        size = os.stat(path).st_size
+        if size > MAX_FILE_BYTES:
+            return b"", (f"file too large ({size // 2**20} MB; at most {MAX_FILE_BYTES // 2**20} MB): "
+                         "export tiles from whole-slide images")
+        return Path(path).read_bytes(), None
     except OSError as exc:
-        return _fail(f"cannot read the file ({exc.strerror or exc})")
-    return probe_bytes(data)
+        return b"", f"cannot read the file ({exc.strerror or type(exc).__name__})"
 
 
 def probe_bytes(data: bytes) -> ImageInfo:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import DatasetError
-from core.images import probe_bytes
+from core.images import probe_bytes, read_limited
 from core.jobs import ProgressCallback, StopFlag, report, should_stop
 from core.layouts import (  # noqa: F401 - part of this module's public API
     BREAKHIS_CLASSES,
@@ -182,10 +182,9 @@ def _collect(wanted: list[tuple[str, dict]], results: dict[str, tuple]) -> tuple
 
 def probe_file(path: str) -> tuple[bool, str | None, str | None]:
     """(usable, reason if not, content hash): one read serves both checks."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        return False, f"cannot read the file ({exc.strerror or type(exc).__name__})", None
+    data, problem = read_limited(path)
+    if problem is not None:
+        return False, problem, None
     info = probe_bytes(data)
     digest = hashlib.sha1(data, usedforsecurity=False).hexdigest() if info.ok else None
     return info.ok, info.reason, digest

@@ -144,3 +144,10 @@ def test_real_kather_tiff_and_breakhis_png(kather_sample, breakhis_sample):
     assert load_rgb(tif).shape == (150, 150, 3)
     assert load_rgb(png).shape == (460, 700, 3)
     assert probe_image(tif).ok and probe_image(png).ok
+
+
+def test_oversized_file_is_refused_unread(tmp_path, monkeypatch):
+    path = save(Image.fromarray(rgb_array()), tmp_path / "slide.tif")
+    monkeypatch.setattr("core.images.MAX_FILE_BYTES", 100)
+    info = probe_image(path)
+    assert not info.ok and "too large" in info.reason
