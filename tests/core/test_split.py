@@ -58,12 +58,22 @@ seeds = st.integers(0, 2**16)
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+mag_filters = st.one_of(st.none(), st.lists(st.sampled_from(MAGS), min_size=1, max_size=3, unique=True))
+
+
 @SETTINGS
-@given(catalogs(), fractions, fractions, caps, seeds)
-def test_train_val_test_never_splits_a_patient(catalog, val, test, cap, seed):
-    m = make_split(catalog, SplitOptions(val=val, test=test, cap_per_class=cap, seed=seed))
+@given(catalogs(), fractions, fractions, caps, mag_filters, seeds)
+def test_train_val_test_never_splits_a_patient(catalog, val, test, cap, mags, seed):
+    options = SplitOptions(val=val, test=test, cap_per_class=cap, seed=seed,
+                           magnifications=tuple(mags) if mags else None)
+    kept = [s for s in catalog.samples if not mags or s.magnification in mags]
+    if not kept:
+        with pytest.raises(DatasetError, match="No images at magnification"):
+            make_split(catalog, options)
+        return
+    m = make_split(catalog, options)
     assert_patient_safe(m)
-    assert len(m.samples) == len(catalog.samples)
+    assert [s.path for s in m.samples] == [s.path for s in kept]
     if cap is not None:
         assert max(Counter(s.label for s in m.split_samples("train")).values(), default=0) <= cap
     for c in m.classes:
@@ -90,12 +100,16 @@ def test_k_fold_never_splits_a_patient(catalog, folds, data, val, cap, seed):
 
 
 @SETTINGS
-@given(catalogs(), fractions, fractions, seeds)
-def test_image_level_split_puts_each_image_once_and_warns(catalog, val, test, seed):
-    m = make_split(catalog, SplitOptions(by="image", val=val, test=test, seed=seed))
+@given(catalogs(), fractions, fractions, st.sampled_from([None, 2, 3]), seeds)
+def test_image_level_split_puts_each_image_once_and_warns(catalog, val, test, folds, seed):
+    if folds and len(catalog.samples) < folds:
+        return
+    m = make_split(catalog, SplitOptions(by="image", val=val, test=test, folds=folds, seed=seed))
     assert m.image_level and IMAGE_LEVEL_WARNING in m.warnings
     assert [s.path for s in m.samples] == [s.path for s in catalog.samples]
     assert all(s.split in ("train", "val", "test") for s in m.samples)
+    if folds:
+        assert {s.path for s in m.split_samples("test")} == {s.path for s in m.samples if s.fold == 0}
 
 
 def test_patient_with_two_classes_stays_on_one_side():
