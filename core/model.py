@@ -181,13 +181,12 @@ def build_model(num_classes: int, config: TrainConfig, *,
         aug = config.augmentation
         x = Augment(aug.flip, aug.rotation, aug.contrast, config.seed, name="augment")(x)
     x = ResNetPreprocess(name="preprocess")(x)
-    backbone = build_backbone(size, weights_path)
-    if config.keep_batchnorm_frozen:
-        # The transfer-learning guide's rule: BatchNorm stays in inference mode, so its
-        # ImageNet statistics are not wrecked by small histology batches when unfrozen.
-        x = backbone(x, training=False)
-    else:
-        x = backbone(x)
+    # The transfer-learning guide calls the backbone with training=False to keep BatchNorm
+    # in inference mode. Keras 3 functional models override that baked-in flag with the
+    # outer call's (fit's training=True), so the rule is enforced by set_trainable
+    # instead: a BatchNormalization layer that is not trainable always runs in inference
+    # mode, and with keep_batchnorm_frozen BN layers are never made trainable.
+    x = build_backbone(size, weights_path)(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dropout(config.regularization.dropout, seed=config.seed, name="dropout")(x)
     x = layers.Dense(num_classes, name="logits")(x)
@@ -210,7 +209,10 @@ def set_trainable(model: keras.Model, trainable: str, *, keep_batchnorm_frozen: 
 
     "head": backbone frozen. "all": everything trains. "from:<block>": that ResNet50
     block (see RESNET_BLOCKS) and all later ones train. With `keep_batchnorm_frozen`,
-    BatchNormalization layers stay frozen after unfreezing. Recompile afterwards.
+    BatchNormalization layers stay frozen after unfreezing, and a frozen BN layer runs in
+    inference mode (ImageNet statistics kept, not wrecked by small histology batches).
+    Without it, BN layers in the unfrozen blocks train and update their statistics.
+    Recompile afterwards.
     """
     check_trainable(trainable)
     backbone = model.get_layer(BACKBONE_NAME)
@@ -270,10 +272,10 @@ def gradcam(model: keras.Model, image: np.ndarray, class_index: int | None = Non
         score = logits[:, class_index]
     grads = tape.gradient(score, conv)
     weights = tf.reduce_mean(tf.cast(grads, tf.float32), axis=(1, 2))  # (1, channels)
-    cam = tf.einsum("bhwc,bc->bhw", tf.cast(conv, tf.float32), weights)
+    cam = tf.nn.relu(tf.einsum("bhwc,bc->bhw", tf.cast(conv, tf.float32), weights))
     height, width = image.shape[:2]
     cam = tf.image.resize(cam[:, :, :, None], (height, width), method="bilinear")[0, :, :, 0]
-    cam = np.maximum(cam.numpy(), 0.0)
+    cam = np.maximum(cam.numpy(), 0.0)  # bilinear never undershoots, but stay exact at 0
     peak = float(cam.max())
     return (cam / peak if peak > 0 else cam).astype(np.float32)
 
