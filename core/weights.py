@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,7 +136,9 @@ def check_weights_file(path: str | os.PathLike) -> None:
     backbone = keras.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3))
     before = [w.copy() for w in backbone.get_weights()]
     try:
-        load_backbone_weights(backbone, path)
+        with warnings.catch_warnings():  # Keras warns once per layer for a foreign file
+            warnings.simplefilter("ignore")
+            load_backbone_weights(backbone, path)
     except Exception as exc:  # Keras raises ValueError, KeyError, OSError... for a wrong file
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WeightsError(f"{path} is not ResNet50 no-top weights "
