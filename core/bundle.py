@@ -158,8 +158,8 @@ def _read_members(path: Path) -> tuple[dict, bytes]:
     if not path.is_file():
         raise BundleError(f"model file not found: {path}")
     if not zipfile.is_zipfile(path):
-        raise BundleError(f"{path} is not a HistoClass model ({BUNDLE_SUFFIX} file): it is not "
-                          f"a model archive at all")
+        raise BundleError(f"{path} is not a HistoClass model ({BUNDLE_SUFFIX} file), or it is "
+                          f"incomplete (a cut-off copy): it is not a readable model archive")
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
