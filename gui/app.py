@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from core import __version__
 from gui.state import AppState
+from gui.worker import shutdown_workers
 
 ORGANIZATION = "HistoClass"
 APP_NAME = "HistoClass"
@@ -115,13 +116,21 @@ def launch(argv: list[str] | None = None, state: AppState | None = None):
     # first_painted (the start-up benchmark, tests) runs before the import begins.
     window.first_painted.connect(
         lambda: QTimer.singleShot(0, window, lambda: start_tensorflow_import(window.state, window)))
+    app.aboutToQuit.connect(shutdown_workers)
     window.show()
     return app, window
 
 
 def main() -> int:
     app, _window = launch()
-    return app.exec()
+    code = app.exec()
+    if any(loader.thread.is_alive() for loader in _loaders):
+        # Quit within seconds of starting: TensorFlow is still importing on its thread, and
+        # tearing the interpreter down under it can crash. Settings are already saved.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -86,19 +86,26 @@ class _Worker(QRunnable):
 
     def run(self) -> None:
         try:
-            self.signals.started.emit()
+            self._emit(self.signals.started)
             try:
                 result = self._execute()
             except Exception as exc:  # noqa: BLE001 - errors cross threads as objects
-                self.signals.failed.emit(exc)
+                self._emit(self.signals.failed, exc)
                 return
             if self._stop.is_set():
-                self.signals.cancelled.emit(result)
+                self._emit(self.signals.cancelled, result)
             else:
-                self.signals.finished.emit(result)
+                self._emit(self.signals.finished, result)
         finally:
             self._done.set()
             _running.discard(self)
+
+    @staticmethod
+    def _emit(signal, *args: Any) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the app is quitting and the signals object is gone: nobody listens
+            pass
 
     def _execute(self) -> Any:
         raise NotImplementedError
@@ -126,6 +133,14 @@ class GeneratorWorker(_Worker):
                     close()
                 break
         return items
+
+
+def shutdown_workers(timeout_s: float = 10.0, pool: QThreadPool | None = None) -> bool:
+    """Cancel every running job and wait for the pool (at quit: no Python may run on a pool
+    thread while the interpreter shuts down). True if all ended within the timeout."""
+    for worker in list(_running):
+        worker.cancel()
+    return (pool or QThreadPool.globalInstance()).waitForDone(int(timeout_s * 1000))
 
 
 class TaskSlot:

@@ -52,6 +52,7 @@ class GalleryWidget(QWidget):
         layout.addWidget(self.view, 1)
 
     def set_samples(self, root: str | Path, samples: Sequence[Any]) -> None:
+        self.proxy.clear_criteria()  # the model reset below re-filters once
         self.model.set_samples(root, samples)
         for key, combo in self.combos.items():
             values = sorted({getattr(s, key) for s in samples if getattr(s, key)})
@@ -62,7 +63,6 @@ class GalleryWidget(QWidget):
                 combo.addItem(value, value)
             combo.setEnabled(bool(values))
             combo.blockSignals(False)
-            self.proxy.set_criterion(key, None)
         self._update_count()
 
     def set_filter(self, key: str, value: str | None) -> None:

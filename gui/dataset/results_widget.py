@@ -49,6 +49,8 @@ class ResultsWidget(QTabWidget):
         set_role(self.summary, "subtitle")
         self.chart = ClassChart(self)
         self.counts_view = _table(self.counts, self)
+        # as wide as its columns; the chart takes the rest of the row
+        self.counts_view.setSizeAdjustPolicy(QTableView.SizeAdjustPolicy.AdjustToContents)
         self.counts_view.doubleClicked.connect(self._show_images_of)
         self.gallery = GalleryWidget(self)
         self.skipped_view = _table(self.skipped, self)
@@ -62,11 +64,11 @@ class ResultsWidget(QTabWidget):
         self.addTab(self.split, "Split && save")
 
     def _fit_overview(self) -> None:
-        """The table is as wide as its columns (the chart takes the rest)."""
+        """The table is as wide as its columns (up to 65% of the row); the chart takes the rest."""
         self.counts_view.resizeColumnsToContents()
-        width = self.counts_view.horizontalHeader().length() + 2 * self.counts_view.frameWidth()
-        scroll = self.counts_view.verticalScrollBar()
-        self.counts_view.setMaximumWidth(width + (scroll.sizeHint().width() if scroll.isVisible() else 0) + 2)
+        width = self.counts_view.horizontalHeader().length() + 2 * self.counts_view.frameWidth() + 2
+        self.counts_view.setMinimumWidth(min(width, int(self.width() * 0.65) or width))
+        self.counts_view.setMaximumWidth(width + self.counts_view.verticalScrollBar().sizeHint().width())
 
     def _overview(self) -> QWidget:
         page = QWidget(self)

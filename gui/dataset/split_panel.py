@@ -162,7 +162,11 @@ class SplitPanel(QWidget):
         self.warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
         self.warnings_area.setVisible(bool(warnings))
         used = sum(1 for s in manifest.samples if s.split is not None or s.fold is not None)
-        self.status.setText(f"{used:,} images in the split, {len(manifest.classes)} classes, seed {manifest.seed}.")
+        text = f"{used:,} images in the split, {len(manifest.classes)} classes, seed {manifest.seed}."
+        if manifest.folds:
+            fold = int(manifest.options.get("fold") or 0) + 1
+            text += f" Fold {fold} is the test set; the other folds are split into training and validation."
+        self.status.setText(text)
         self.save_button.setEnabled(self.catalog is not None)
 
     def _show_error(self, exc: BaseException) -> None:

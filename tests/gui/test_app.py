@@ -232,3 +232,23 @@ def test_tensorflow_jobs_wait_for_the_background_import(qtbot, app_state):
     assert calls == ["first"]  # once only
     app_state.when_tensorflow_ready(lambda: calls.append("later"))
     assert calls == ["first", "later"]  # already imported: runs at once
+
+
+def test_tens_of_thousands_of_signal_emits_do_not_abort_python():
+    """PySide6 6.12.0's emit() drops a reference to True each call; gui.qtcompat gives it back.
+
+    Runs in a child process: without the fix the interpreter aborts (bool_dealloc)."""
+    code = (
+        "import sys, gui\n"
+        "from PySide6.QtCore import QObject, Signal\n"
+        "class S(QObject):\n    x = Signal(object)\n"
+        "s = S(); got = []; s.x.connect(got.append)\n"
+        "before = sys.getrefcount(True)\n"
+        "for i in range(60000): s.x.emit(i)\n"
+        "print(sys.getrefcount(True) - before, len(got))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO), QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    drift, received = map(int, out.stdout.split())
+    assert received == 60000 and abs(drift) < 100
