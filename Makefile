@@ -4,7 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test clean
+# The installer is built from its own clean venv with the CPU-only TensorFlow wheel
+# (packaging/dist_requirements.py derives its list from pyproject.toml).
+DIST_VENV := .venv-dist
+DIST_BIN := $(DIST_VENV)/bin
+BUNDLE := dist/histoclass
+
+.PHONY: run test dist deb clean
 
 $(BIN)/histoclass: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +23,27 @@ run: $(BIN)/histoclass
 
 test: $(BIN)/histoclass
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+$(DIST_BIN)/pyinstaller: pyproject.toml packaging/dist_requirements.py
+	rm -rf $(DIST_VENV)
+	$(PYTHON) -m venv $(DIST_VENV)
+	$(DIST_BIN)/python -m pip install --quiet --upgrade pip
+	$(DIST_BIN)/python packaging/dist_requirements.py > $(DIST_VENV)/requirements.txt
+	$(DIST_BIN)/python -m pip install --quiet -r $(DIST_VENV)/requirements.txt
+	touch $@
+
+dist: $(DIST_BIN)/pyinstaller
+	@start=$$(date +%s); \
+	rm -rf build/histoclass $(BUNDLE) && \
+	$(DIST_BIN)/pyinstaller --noconfirm --clean --log-level WARN build.spec && \
+	echo "built $(BUNDLE) in $$(( $$(date +%s) - start )) s, $$(du -sh $(BUNDLE) | cut -f1)"
+
+$(BUNDLE)/histoclass:
+	$(MAKE) dist
+
+# Packs the current dist/histoclass (built first if missing; `make dist deb` rebuilds it).
+deb: $(BUNDLE)/histoclass
+	packaging/linux/build_deb.sh $(BUNDLE) dist
 
 clean:
 	rm -rf build dist .pytest_cache
