@@ -27,4 +27,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    # The training window runs jobs in a spawned child process; in the frozen app that
+    # child is this executable again, and freeze_support() runs it (then exits) here.
+    multiprocessing.freeze_support()
     sys.exit(main())

@@ -9,7 +9,9 @@ platform plugins (checked in a child process, so this command never imports Qt).
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
+import queue
 import subprocess
 import sys
 import tempfile
@@ -23,6 +25,7 @@ from core import RESEARCH_NOTICE, __version__
 # Must equal histoclass/__main__.py GUI_SELFTEST_FLAG (tests/core/test_selftest.py checks).
 GUI_SELFTEST_FLAG = "--gui-selftest"
 QT_TIMEOUT_S = 60
+PROCESS_TIMEOUT_S = 30
 TINY_INPUT = 32  # the smallest input ResNet50 takes: the check is about working, not accuracy
 IMAGE_SHAPE = (48, 64)
 
@@ -157,6 +160,41 @@ def check_images(scratch: Scratch) -> str:
     return f"Pillow {PIL.__version__} decoded PNG, JPEG and TIFF (LZW)"
 
 
+def _child_answer(answers) -> None:
+    """Runs in the spawned child: say who it is."""
+    answers.put(os.getpid())
+
+
+def _await_answer(child, answers) -> int:
+    deadline = time.monotonic() + PROCESS_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            return answers.get(timeout=0.2)
+        except queue.Empty:
+            if not child.is_alive():
+                try:  # its answer may have arrived just as it ended
+                    return answers.get(timeout=1.0)
+                except queue.Empty:
+                    raise RuntimeError(f"the child process ended without answering "
+                                       f"(exit code {child.exitcode})") from None
+    raise RuntimeError(f"the child process did not answer within {PROCESS_TIMEOUT_S} s")
+
+
+def check_process(_scratch: Scratch) -> str:
+    """Start a child the way the training window does (multiprocessing, "spawn")."""
+    context = multiprocessing.get_context("spawn")
+    answers = context.Queue()
+    child = context.Process(target=_child_answer, args=(answers,), daemon=True)
+    child.start()
+    try:
+        pid = _await_answer(child, answers)
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.terminate()
+    return f"spawned child process {pid} answered"
+
+
 def gui_selftest_command() -> list[str]:
     """The same app again, with the hidden flag: the frozen executable or `python -m histoclass`."""
     if getattr(sys, "frozen", False):
@@ -185,6 +223,7 @@ CHECKS: dict[str, tuple[str, Callable[[Scratch], str]]] = {
     "model": ("ResNet50 builds and trains", check_model),
     "bundle": ("model bundle saves and loads", check_bundle),
     "images": ("Pillow decodes PNG, JPEG, TIFF", check_images),
+    "process": ("training jobs can start a process", check_process),
     "qt": ("Qt shows the main window", check_qt),
 }
 
@@ -227,7 +266,8 @@ def selftest(args: argparse.Namespace) -> int:
         print(f"selftest FAILED: {', '.join(failed)} ({len(failed)} of {len(results)} checks) "
               f"in {seconds:.0f} s")
         return 1
-    print(f"selftest ok: all {len(results)} checks in {seconds:.0f} s (HistoClass {__version__})")
+    print(f"selftest ok: {len(results)} of {len(results)} checks passed in {seconds:.0f} s "
+          f"(HistoClass {__version__})")
     return 0
 
 
