@@ -6,8 +6,10 @@ BIN := $(VENV)/bin
 
 # The installer is built from its own clean venv with the CPU-only TensorFlow wheel
 # (packaging/dist_requirements.py derives its list from pyproject.toml).
+# On Windows run make from Git Bash (`make dist PYTHON=py`): venvs keep programs in Scripts/.
 DIST_VENV := .venv-dist
-DIST_BIN := $(DIST_VENV)/bin
+DIST_BIN := $(DIST_VENV)/$(if $(filter Windows_NT,$(OS)),Scripts,bin)
+DIST_READY := $(DIST_VENV)/.ready
 BUNDLE := dist/histoclass
 
 .PHONY: run test dist deb clean
@@ -24,7 +26,7 @@ run: $(BIN)/histoclass
 test: $(BIN)/histoclass
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
-$(DIST_BIN)/pyinstaller: pyproject.toml packaging/dist_requirements.py
+$(DIST_READY): pyproject.toml packaging/dist_requirements.py
 	rm -rf $(DIST_VENV)
 	$(PYTHON) -m venv $(DIST_VENV)
 	$(DIST_BIN)/python -m pip install --quiet --upgrade pip
@@ -32,10 +34,10 @@ $(DIST_BIN)/pyinstaller: pyproject.toml packaging/dist_requirements.py
 	$(DIST_BIN)/python -m pip install --quiet -r $(DIST_VENV)/requirements.txt
 	touch $@
 
-dist: $(DIST_BIN)/pyinstaller
+dist: $(DIST_READY)
 	@start=$$(date +%s); \
 	rm -rf build/histoclass $(BUNDLE) && \
-	$(DIST_BIN)/pyinstaller --noconfirm --clean --log-level WARN build.spec && \
+	$(DIST_BIN)/python -m PyInstaller --noconfirm --clean --log-level WARN build.spec && \
 	echo "built $(BUNDLE) in $$(( $$(date +%s) - start )) s, $$(du -sh $(BUNDLE) | cut -f1)"
 
 $(BUNDLE)/histoclass:
