@@ -120,7 +120,9 @@ class DatasetView(QWidget):
         self.scan_button.setEnabled(True)
         self.state.set_last_dir("dataset", folder.parent)
         self.state.add_recent("folder", str(folder))
-        self.layout_widget.set_sample_paths(sample_relpaths(folder))
+        self._sampler = FunctionWorker(sample_relpaths, folder)  # a few paths for the pattern preview
+        self._sampler.signals.finished.connect(self.layout_widget.set_sample_paths)
+        self._sampler.start()
         self.layout_widget.set_detected(None)
         if scan:
             self.start_scan()

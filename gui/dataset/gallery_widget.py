@@ -8,7 +8,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListView, QVBoxLayout, QWidget
 
 from gui.appearance import set_role
-from gui.dataset.thumbnails import SampleFilter, ThumbnailModel
+from gui.dataset.thumbnails import SampleFilter, ThumbnailDelegate, ThumbnailModel
 
 ANY = "All"
 FILTERS = (("label", "Class"), ("patient", "Patient"), ("magnification", "Magnification"))
@@ -44,8 +44,7 @@ class GalleryWidget(QWidget):
         self.view.setIconSize(QSize(self.model.loader.size, int(self.model.loader.size * 0.66)))
         self.view.setGridSize(self.model.grid_size())
         self.view.setSpacing(4)
-        self.view.setWordWrap(False)
-        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.view.setItemDelegate(ThumbnailDelegate(self.model.grid_size(), self.view))
         self.view.setModel(self.proxy)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)

@@ -71,7 +71,7 @@ class LayoutWidget(QWidget):
         self.preview.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.preview.verticalHeader().hide()
         self.preview.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.preview.setMaximumHeight(170)
+        self.preview.setMaximumHeight(130)
         self._paths: list[str] = []
         self._build_layout()
         self.combo.currentIndexChanged.connect(self._on_combo)
@@ -106,7 +106,9 @@ class LayoutWidget(QWidget):
         self.combo.setCurrentIndex(max(0, self.combo.findData(key)))
 
     def set_detected(self, layout: str | None) -> None:
-        self.detected.setText(f"Found: {LAYOUT_NAMES.get(layout, layout)}" if layout else "")
+        """After an automatic scan: say which layout was found (nothing to say otherwise)."""
+        found = layout and self.layout_key() == "auto"
+        self.detected.setText(f"Found: {LAYOUT_NAMES.get(layout, layout)}" if found else "")
 
     def set_sample_paths(self, paths: list[str]) -> None:
         self._paths = list(paths)

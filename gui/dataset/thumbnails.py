@@ -14,7 +14,8 @@ from typing import Any, Iterator, Sequence
 
 from PySide6.QtCore import (QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QSize,
                             QSortFilterProxyModel, Qt, QTimer, Signal)
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from gui.worker import GeneratorWorker, TaskSlot
 
@@ -64,7 +65,9 @@ class ThumbnailLoader(QObject):
 
     def __init__(self, size: int = THUMB, cache_size: int = 3000, parent: QObject | None = None):
         super().__init__(parent)
-        self.size = size
+        self.size = size  # device-independent pixels
+        screen = QGuiApplication.primaryScreen()
+        self.dpr = screen.devicePixelRatio() if screen is not None else 1.0  # sharp on high-DPI screens
         self.cache_size = cache_size
         self.cache: OrderedDict[str, QPixmap] = OrderedDict()
         self.failed: set[str] = set()
@@ -106,7 +109,7 @@ class ThumbnailLoader(QObject):
         while self._pending and len(batch) < BATCH:
             batch.append(self._pending.popitem(last=True)[0])
         self._in_flight = set(batch)
-        worker = GeneratorWorker(decode_thumbnails, batch, self.size)
+        worker = GeneratorWorker(decode_thumbnails, batch, round(self.size * self.dpr))
         worker.signals.item.connect(self._on_item)
         for signal in (worker.signals.finished, worker.signals.cancelled, worker.signals.failed):
             signal.connect(self._on_batch_done)
@@ -118,7 +121,9 @@ class ThumbnailLoader(QObject):
         if image is None:
             self.failed.add(path)
         else:
-            self.cache[path] = QPixmap.fromImage(image)
+            pixmap = QPixmap.fromImage(image)
+            pixmap.setDevicePixelRatio(self.dpr)
+            self.cache[path] = pixmap
             while len(self.cache) > self.cache_size:
                 self.cache.popitem(last=False)
         self.loaded.emit(path)
@@ -166,8 +171,9 @@ class ThumbnailModel(QAbstractListModel):
             if pixmap is not None:
                 return pixmap
             return self._broken if path in self.loader.failed else self._waiting
-        if role == Qt.ItemDataRole.DisplayRole:
-            return " · ".join(x for x in (sample.magnification, sample.patient) if x) or sample.label
+        if role == Qt.ItemDataRole.DisplayRole:  # two short lines: class, then magnification and patient
+            detail = " · ".join(x for x in (sample.magnification, sample.patient) if x)
+            return f"{sample.label.replace('_', ' ')}\n{detail}" if detail else sample.label.replace("_", " ")
         if role == Qt.ItemDataRole.ToolTipRole:
             return (f"{sample.path}\nclass: {sample.label}\npatient: {sample.patient or 'unknown'}\n"
                     f"magnification: {sample.magnification or 'unknown'}")
@@ -182,7 +188,37 @@ class ThumbnailModel(QAbstractListModel):
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
     def grid_size(self) -> QSize:
-        return QSize(self.loader.size + 16, int(self.loader.size * 0.66) + 36)
+        return QSize(self.loader.size + 24, int(self.loader.size * 0.66) + 44)
+
+
+class ThumbnailDelegate(QStyledItemDelegate):
+    """Thumbnail on top, then two elided caption lines (class; magnification and patient)."""
+
+    def __init__(self, cell: QSize, parent: QObject | None = None):
+        super().__init__(parent)
+        self.cell = cell
+
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:  # noqa: N802 - Qt API
+        return self.cell
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        painter.save()
+        rect = option.rect.adjusted(2, 2, -2, -2)
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(rect, option.palette.highlight())
+        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(pixmap, QPixmap) and not pixmap.isNull():
+            size = pixmap.deviceIndependentSize().toSize()
+            painter.drawPixmap(rect.left() + (rect.width() - size.width()) // 2, rect.top() + 2, pixmap)
+        metrics = option.fontMetrics
+        lines = str(index.data(Qt.ItemDataRole.DisplayRole) or "").split("\n")[:2]
+        y = rect.bottom() - 2 * metrics.height()
+        painter.setPen(option.palette.text().color())
+        for line in lines:
+            text = metrics.elidedText(line, Qt.TextElideMode.ElideRight, rect.width() - 4)
+            painter.drawText(rect.left() + 2, y, rect.width() - 4, metrics.height(), Qt.AlignmentFlag.AlignHCenter, text)
+            y += metrics.height()
+        painter.restore()
 
 
 class SampleFilter(QSortFilterProxyModel):

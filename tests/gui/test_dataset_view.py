@@ -79,7 +79,8 @@ def test_breakhis_sample_table_chart_and_thumbnails(qtbot, view, breakhis_sample
     assert gallery.proxy.rowCount() == 23
     qtbot.waitUntil(lambda: len(gallery.model.loader.cache) >= 5, timeout=15000)  # decoded on the worker
     thumb = next(iter(gallery.model.loader.cache.values()))
-    assert max(thumb.width(), thumb.height()) == gallery.model.loader.size
+    size = thumb.deviceIndependentSize()
+    assert round(max(size.width(), size.height())) == gallery.model.loader.size
     gallery.set_filter("label", "adenosis")
     assert gallery.proxy.rowCount() == expected[("adenosis", "*")][0]
     gallery.set_filter("magnification", "40X")
@@ -239,6 +240,7 @@ def test_pattern_layout_previews_what_it_extracts(qtbot, view, tmp_path):
     (root / "stray.png").write_bytes(b"")
     view.open_folder(root, scan=False)
     layout = view.layout_widget
+    qtbot.waitUntil(lambda: len(layout._paths) == 6, timeout=5000)  # sampled on the worker
     layout.set_layout_key("pattern")
     assert layout.preview.isVisibleTo(layout)
     layout.pattern.setText(r"(?P<patient>[^/]+)/(?P<label>[01])/[^/]+")
