@@ -141,7 +141,19 @@ class MainWindow(QMainWindow):
         message = getattr(widget, "status_message", None)
         if message is not None and hasattr(message, "connect"):
             message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        images = getattr(widget, "open_images_requested", None)
+        if images is not None and hasattr(images, "connect"):
+            images.connect(self.open_in_viewer)
         return widget
+
+    def open_in_viewer(self, paths: list) -> None:
+        """A view asks to show images in the viewer (an empty list: just show the viewer,
+        whose model the view has set through `state.set_model_path`)."""
+        if "viewer" not in self._pages:
+            return
+        viewer = self.show_view("viewer")
+        if paths and hasattr(viewer, "open_images"):
+            viewer.open_images(list(paths))
 
     def show_view(self, name: str) -> QWidget:
         widget = self.view(name)
