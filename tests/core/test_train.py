@@ -232,3 +232,25 @@ def test_early_stopping_stops_after_patience_and_the_best_epoch_is_restored(tmp_
     fake_run = SimpleNamespace(state=state, best_weights=stage_run.best_weights, folder=folder)
     _restore_best(fake_run, model)
     assert model.epoch == 2
+
+
+# --- devices: mixed precision and XLA only where asked for (or on a GPU) -------------------
+
+
+@pytest.mark.parametrize("mixed, xla", [("on", "on"), ("auto", "auto"), ("off", "off")])
+def test_device_setup_applies_and_restores_mixed_precision(mixed, xla):
+    import keras
+    import tensorflow as tf
+
+    from core.train_steps import device_setup
+
+    on_gpu = bool(tf.config.list_logical_devices("GPU"))
+    config = TrainConfig(**{**CONFIG.__dict__, "mixed_precision": mixed, "xla": xla})
+    before = keras.mixed_precision.global_policy().name
+    with device_setup(config) as device:
+        expect_mixed = mixed == "on" or (mixed == "auto" and on_gpu)
+        assert device.mixed_precision is expect_mixed
+        assert keras.mixed_precision.global_policy().name == ("mixed_float16" if expect_mixed else before)
+        assert device.xla is (xla == "on" or (xla == "auto" and on_gpu))
+        assert ("mixed precision" in device.description) is expect_mixed
+    assert keras.mixed_precision.global_policy().name == before
