@@ -45,9 +45,9 @@ def preview_job(path: str, augmentation: Augmentation, seed: int, *, n: int = PR
     from core.images import load_rgb
     from core.model import augment_preview
 
-    image = load_rgb(path)
-    pil = Image.fromarray(image)
-    pil.thumbnail((size, size))
+    pil = Image.fromarray(load_rgb(path))
+    scale = size / max(pil.size)  # small patches (IDC: 50 px) are enlarged to be seen
+    pil = pil.resize((max(1, round(pil.width * scale)), max(1, round(pil.height * scale))), Image.Resampling.LANCZOS)
     small = np.asarray(pil.convert("RGB"))
     return [small, *augment_preview(small, augmentation, n, seed)]
 

@@ -72,6 +72,7 @@ class DataPage(QWidget):
         self.warning = QLabel("")
         self.warning.setWordWrap(True)
         set_role(self.warning, "warning")
+        self.warning.hide()
         self.table = QTableWidget(0, 4)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().hide()
@@ -121,6 +122,7 @@ class DataPage(QWidget):
         self.path_edit.setText(path)
         self.info.setText("Reading the manifest and checking that its images exist…")
         self.warning.clear()
+        self.warning.hide()
         worker = FunctionWorker(load_manifest_job, path)
         worker.signals.finished.connect(lambda manifest: self._show(path, manifest))
         worker.signals.failed.connect(self._failed)
@@ -132,6 +134,7 @@ class DataPage(QWidget):
         self.info.setText("")
         set_role(self.warning, "error")
         self.warning.setText(str(exc))
+        self.warning.setVisible(True)
 
     def _show(self, path: str, manifest) -> None:
         self.manifest, self.manifest_path = manifest, path
@@ -147,6 +150,7 @@ class DataPage(QWidget):
                             "and test, so test scores will be optimistic.")
         set_role(self.warning, "warning")
         self.warning.setText("\n".join(f"⚠ {n}" for n in notes))
+        self.warning.setVisible(bool(notes))
         headers, rows = split_table(manifest)
         self.table.setHorizontalHeaderLabels(headers)
         self.table.setRowCount(len(rows))

@@ -81,10 +81,13 @@ class StagesPage(QWidget):
         self.table.setItemDelegate(StageDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers)
+        triggers = QAbstractItemView.EditTrigger
+        self.table.setEditTriggers(triggers.DoubleClicked | triggers.SelectedClicked | triggers.EditKeyPressed
+                                   | triggers.AnyKeyPressed)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setMinimumHeight(150)
+        self.table.setMaximumHeight(260)
 
         self.preset = QComboBox()
         self.preset.addItems(PRESETS)
@@ -126,10 +129,11 @@ class StagesPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(presets)
-        layout.addLayout(table_row, 1)
+        layout.addLayout(table_row)
         layout.addWidget(self.keep_bn_frozen)
         layout.addWidget(QLabel("<b>What each stage trains</b>"))
         layout.addWidget(self.diagram)
+        layout.addStretch(1)
 
     def _connect(self) -> None:
         self.model.changed.connect(self._refresh)

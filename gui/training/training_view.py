@@ -135,6 +135,7 @@ class TrainingView(QWidget):
         self.next_button.setEnabled(index < RUN)
         problem = self.config_problem()
         self.problem.setText(problem or "")
+        self.problem.setVisible(problem is not None)
         busy = self.run_page.busy
         self.run_page.start_button.setEnabled(problem is None and not busy)
         if problem is None and not busy:
