@@ -38,10 +38,17 @@ REQUIRED_CARD_KEYS = ("classes", "input_size")
 
 def software_versions() -> dict[str, str]:
     import keras
-    import tensorflow as tf
 
-    return {"histoclass": __version__, "keras": keras.__version__, "tensorflow": tf.__version__,
-            "python": platform.python_version(), "numpy": np.__version__}
+    versions = {"histoclass": __version__, "keras": keras.__version__,
+                "keras_backend": keras.backend.backend(),
+                "python": platform.python_version(), "numpy": np.__version__}
+    try:
+        import tensorflow as tf
+
+        versions["tensorflow"] = tf.__version__
+    except ImportError:  # another Keras backend (e.g. JAX on a GPU server)
+        pass
+    return versions
 
 
 def make_card(*, classes: list[str], input_size: int, config: dict | None = None,
@@ -130,11 +137,28 @@ class ModelBundle:
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities for one uint8 batch (N, H, W, 3), through one traced function."""
         if self._infer is None:
-            import tensorflow as tf
-
-            spec = tf.TensorSpec((None, None, None, 3), tf.uint8)
-            self._infer = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
+            self._infer = self._make_infer()
         return np.asarray(self._infer(np.ascontiguousarray(batch, dtype=np.uint8)))
+
+    def _make_infer(self):
+        import keras
+
+        backend = keras.backend.backend()
+        if backend == "jax":
+            import jax
+
+            # Inference weights never change: gather them once, jit one stateless call.
+            weights = ([v.value for v in self.model.trainable_variables],
+                       [v.value for v in self.model.non_trainable_variables])
+            call = jax.jit(lambda t, n, x: self.model.stateless_call(t, n, x, training=False)[0])
+            return lambda x: call(*weights, x)
+        if backend != "tensorflow":
+            return self.model.predict_on_batch
+        import tensorflow as tf
+
+        # One trace for every batch size and image size (predict_on_batch would retrace).
+        spec = tf.TensorSpec((None, None, None, 3), tf.uint8)
+        return tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
 
     def predict(self, images, batch_size: int = 32) -> np.ndarray:
         """Class probabilities (N, C) for uint8 RGB images of any size (list or 4-D array)."""

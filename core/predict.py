@@ -100,7 +100,7 @@ def predict_paths(bundle, paths: Iterable[str | os.PathLike], *, batch_size: int
     files = list(iter_image_paths(paths, recursive=recursive))
     total, done = len(files), 0
     classes = bundle.classes
-    workers = workers or min(8, os.cpu_count() or 1)
+    workers = workers or min(16, os.cpu_count() or 1)
     ahead = max(2 * batch_size, 2 * workers)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="histoclass-decode") as pool:
         batches = _batches(pool, files, bundle.input_size, batch_size, ahead)
