@@ -96,7 +96,6 @@ class SplitPanel(QWidget):
         scroll.setWidget(self.warnings)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setMaximumHeight(170)
         self.warnings_area = scroll
         right.addWidget(scroll)
         right.addWidget(self.error)
@@ -160,6 +159,8 @@ class SplitPanel(QWidget):
         warnings = list(manifest.warnings)
         self.warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
         self.warnings_area.setVisible(bool(warnings))
+        width = max(200, self.warnings_area.width() - 4)
+        self.warnings_area.setFixedHeight(min(170, self.warnings.heightForWidth(width) + 4))
         used = sum(1 for s in manifest.samples if s.split is not None or s.fold is not None)
         text = f"{used:,} images in the split, {len(manifest.classes)} classes, seed {manifest.seed}."
         if manifest.folds:
