@@ -153,9 +153,10 @@ def _manifest_description(run_dir: Path) -> tuple[str, list[str], str]:
         return "dataset unknown", [], ""
     root = str(manifest.get("root", "")).rstrip("/\\")
     name = re.split(r"[/\\]", root)[-1] if root else "dataset"
-    samples = manifest.get("samples") or []
+    samples = [s for s in manifest.get("samples") or [] if isinstance(s, dict)]
+    used = sum(1 for s in samples if s.get("split") in ("train", "val", "test"))  # not those left out
     classes = [str(c) for c in manifest.get("classes") or []]
-    text = f"{name} ({len(samples)} images, {len(classes)} classes)"
+    text = f"{name} ({used} images, {len(classes)} classes)"
     return text, classes, str(manifest.get("hash", ""))
 
 

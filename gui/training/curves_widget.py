@@ -17,7 +17,7 @@ from typing import Any
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
@@ -58,6 +58,7 @@ class CurvesWidget(QWidget):
             ax.grid(True, alpha=0.3)
             ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
         self.ax_loss.set_yscale("log")
+        self.ax_loss.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
         self.ax_loss.set_ylim(*LOSS_RANGE)
         self.ax_acc.set_ylim(0, 1.02)
         self.ax_acc.set_xlim(0, 1)

@@ -159,7 +159,12 @@ class RunPage(QWidget):
 
     def _on_start_event(self, event: dict) -> None:
         self._total_epochs = max(1, int(event.get("total_epochs") or self._total_epochs))
-        self._append(f"Weights: {event.get('weights_source', '?')}.")
+        counts = ", ".join(f"{event[k]} {k.split('_')[0]}" for k in ("train_images", "val_images", "test_images")
+                           if isinstance(event.get(k), int))
+        device = f" on {event['device']}" if event.get("device") else ""
+        resumed = "Resumed" if event.get("resumed") else "Started"
+        self._append(f"{resumed}{device}: {event.get('total_epochs')} epochs over {len(event.get('stages') or [])} "
+                     f"stage(s); images: {counts or '?'}; weights: {event.get('weights_source', '?')}.")
         for warning in event.get("warnings") or []:
             self._append(f"Warning: {warning}")
 

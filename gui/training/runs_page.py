@@ -84,14 +84,14 @@ class RunsPage(QWidget):
         upper_layout.addWidget(self.table, 1)
         upper_layout.addWidget(self.empty)
         upper_layout.addLayout(buttons)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(upper)
-        split.addWidget(self.comparison)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(upper)
+        self.splitter.addWidget(self.comparison)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(split, 1)
+        layout.addWidget(self.splitter, 1)
 
     # -- the runs folder -------------------------------------------------------------------
     def runs_dir(self) -> Path:
@@ -152,6 +152,8 @@ class RunsPage(QWidget):
         self.comparison.setRowCount(len(rows))
         self.comparison.setHorizontalHeaderLabels([run.name for run in runs])
         self.comparison.setVerticalHeaderLabels([label for label, _ in rows])
+        total = sum(self.splitter.sizes()) or 600
+        self.splitter.setSizes([total // 3, total - total // 3])  # room for the comparison
         for r, (_label, values) in enumerate(rows):
             distinct = len(set(values)) > 1
             for c, text in enumerate(values):

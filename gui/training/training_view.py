@@ -82,13 +82,14 @@ class TrainingView(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(self.load_button)
         bar.addWidget(self.save_button)
-        bar.addWidget(self.problem, 1)
+        bar.addStretch(1)
         bar.addWidget(self.back_button)
         bar.addWidget(self.next_button)
         notice = QLabel(RESEARCH_NOTICE)
         set_role(notice, "notice")
         right = QVBoxLayout()
         right.addWidget(self.stack, 1)
+        right.addWidget(self.problem)
         right.addLayout(bar)
         right.addWidget(notice)
         layout = QHBoxLayout(self)
@@ -134,13 +135,16 @@ class TrainingView(QWidget):
         self.back_button.setEnabled(DATA < index <= RESULTS)
         self.next_button.setEnabled(index < RUN)
         problem = self.config_problem()
-        self.problem.setText(problem or "")
-        self.problem.setVisible(problem is not None)
+        self._show_problem(problem)
         busy = self.run_page.busy
         self.run_page.start_button.setEnabled(problem is None and not busy)
         if problem is None and not busy:
             # Size the curves' axes now, so that pressing Start needs no full (slow) redraw.
             self.run_page.curves.set_plan(self.current_config().total_epochs)
+
+    def _show_problem(self, text: str | None) -> None:
+        self.problem.setText(text or "")
+        self.problem.setVisible(bool(text))
 
     # -- the configuration ---------------------------------------------------------------
     def current_config(self) -> TrainConfig:
@@ -187,7 +191,7 @@ class TrainingView(QWidget):
             try:
                 self.load_config_file(path)
             except ConfigError as exc:
-                self.problem.setText(str(exc))
+                self._show_problem(str(exc))
 
     def _save_config_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the training configuration",
@@ -198,7 +202,7 @@ class TrainingView(QWidget):
             try:
                 self.save_config_file(path)
             except (ConfigError, ValueError, OSError) as exc:
-                self.problem.setText(str(exc))
+                self._show_problem(str(exc))
 
     # -- runs ----------------------------------------------------------------------------
     def _on_manifest(self, manifest) -> None:
@@ -209,7 +213,7 @@ class TrainingView(QWidget):
         """Start a new run with the current settings; returns its folder (None if not possible)."""
         problem = self.config_problem()
         if problem or self.run_page.busy:
-            self.problem.setText(problem or "A run is already in progress.")
+            self._show_problem(problem or "A run is already in progress.")
             return None
         config = self.current_config()
         label = Path(self.data_page.manifest.root).name or "run"
@@ -258,7 +262,7 @@ class TrainingView(QWidget):
         try:
             config = config_from_dict(run.config, min_input_size=MIN_NETWORK_INPUT_SIZE)
         except ConfigError as exc:
-            self.problem.setText(f"Run {run.name} cannot be resumed: {exc}")
+            self._show_problem(f"Run {run.name} cannot be resumed: {exc}")
             return
         self.run_page.set_resumable(config, str(run.path / "manifest.json"), str(run.path))
         self.go_to(RUN)
@@ -268,7 +272,7 @@ class TrainingView(QWidget):
         try:
             self.set_config(config_from_dict(run.config, min_input_size=MIN_NETWORK_INPUT_SIZE))
         except ConfigError as exc:
-            self.problem.setText(f"Run {run.name} has an unusable configuration: {exc}")
+            self._show_problem(f"Run {run.name} has an unusable configuration: {exc}")
             return
         if not self.data_page.is_ready() and (run.path / "manifest.json").is_file():
             self.data_page.load(str(run.path / "manifest.json"))

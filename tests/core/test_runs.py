@@ -33,7 +33,8 @@ def make_run(root, name, *, history_rows=0, evaluation=None, bundle=False, confi
     run = root / name
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps(config))
-    manifest = {"root": "/data/idc", "classes": ["0", "1"], "hash": "abc", "samples": [{}] * 12}
+    samples = [{"split": "train"}] * 8 + [{"split": "test"}] * 4 + [{"split": None}] * 5  # 5 over the cap
+    manifest = {"root": "/data/idc", "classes": ["0", "1"], "hash": "abc", "samples": samples}
     (run / "manifest.json").write_text(json.dumps(manifest))
     if history_rows:
         lines = ["stage,epoch,global_epoch,loss,accuracy,val_loss,val_accuracy"]

@@ -19,7 +19,8 @@ def epoch(stage, index, e, global_epoch, loss, acc, val_loss, val_acc):
 
 TWO_STAGES = [
     {"event": "start", "stages": ["head", "tune"], "total_epochs": 3, "weights_source": "none",
-     "warnings": ["No pretrained weights"]},
+     "warnings": ["No pretrained weights"], "device": "CPU", "resumed": False,
+     "train_images": 24, "val_images": 12, "test_images": 12},
     {"event": "stage", "stage": "head", "stage_index": 0, "trainable": "head", "learning_rate": 1e-3,
      "start_epoch": 1},
     batch("head", 0, 1, 1, 1), batch("head", 0, 1, 1, 4, loss=0.8),
@@ -77,7 +78,9 @@ def test_run_page_shows_progress_time_left_and_log(qtbot):
     for event in TWO_STAGES[3:]:
         page.on_event(event)
     log = page.log.toPlainText()
-    assert "Weights: none" in log and "Warning: No pretrained weights" in log
+    assert ("Started on CPU: 3 epochs over 2 stage(s); images: 24 train, 12 val, 12 test; weights: none."
+            in log)
+    assert "Warning: No pretrained weights" in log
     assert "Stage 2 “tune”: trains from:conv5_block1, learning rate 0.0001" in log
     assert "Epoch 3/3 (tune 1): loss 0.4000, accuracy 0.8000, val_loss 0.5000, val_accuracy 0.7500" in log
     assert page.progress.value() == 1000

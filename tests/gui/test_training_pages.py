@@ -1,0 +1,96 @@
+"""Wizard pages fed with hand-made run folders and evaluations (no training, no TensorFlow)."""
+from __future__ import annotations
+
+import json
+
+from core import RESEARCH_NOTICE
+from gui.training.results_page import ResultsPage, cell_predictions
+from gui.training.training_view import RESULTS, RUN, RUNS, TrainingView
+from tests.core.test_runs import make_run
+
+PREDICTIONS = [
+    {"path": "p1/1/a.png", "true": "1", "pred": "0", "probability": 0.61},
+    {"path": "p1/1/b.png", "true": "1", "pred": "0", "probability": 0.97},
+    {"path": "p2/1/c.png", "true": "1", "pred": "1", "probability": 0.55},
+    {"path": "p2/1/d.png", "true": "1", "pred": "1", "probability": 0.99},
+    {"path": "p3/0/e.png", "true": "0", "pred": "0", "probability": 0.90},
+]
+EVALUATION = {
+    "accuracy": 0.6, "balanced_accuracy": 0.75, "macro_f1": 0.58, "patient_accuracy": 0.5, "images": 5,
+    "patients": 3, "split": "test", "classes": ["0", "1"], "confusion_matrix": [[1, 0], [2, 2]],
+    "per_class": {"0": {"precision": 0.33, "recall": 1.0, "f1": 0.5, "support": 1},
+                  "1": {"precision": 1.0, "recall": 0.5, "f1": 0.67, "support": 4}},
+    "warnings": ["Split by image: scores are optimistic."], "predictions": PREDICTIONS,
+}
+
+
+def test_cell_lists_most_confidently_wrong_first_and_least_confident_right_first():
+    wrong = cell_predictions(PREDICTIONS, "1", "0")
+    assert [p["path"] for p in wrong] == ["p1/1/b.png", "p1/1/a.png"]
+    right = cell_predictions(PREDICTIONS, "1", "1")
+    assert [p["path"] for p in right] == ["p2/1/c.png", "p2/1/d.png"]
+
+
+def test_results_page_from_a_run_folder(qtbot, tmp_path):
+    run = make_run(tmp_path, "20260101-000000-r", history_rows=2, evaluation=EVALUATION, bundle=True)
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.show_run(run, image_root="/data/idc")  # evaluation read from evaluation.json
+    assert page.score_labels["balanced_accuracy"].text() == "0.750"
+    assert "optimistic" in page.warnings.text()
+    assert page.notice.text() == RESEARCH_NOTICE
+    assert page.per_class.item(1, 2).text() == "0.500"
+    assert page.save_button.isEnabled() and page.report_button.isEnabled()
+    with qtbot.waitSignal(page.confusion.cell_clicked):
+        page.confusion.select(1, 0)
+    assert page.images.count() == 2
+    assert page.images.item(0).toolTip() == "/data/idc/p1/1/b.png"
+    assert "most confidently wrong first" in page.cell_title.text()
+    cell = page.confusion.cell_at(0.9, 0.2)  # data coordinates: column 1, row 0
+    assert cell == (0, 1) and page.confusion.cell_at(5, 5) is None
+
+
+def test_past_runs_compare_reopen_and_resume(qtbot, app_state, tmp_path):
+    runs_dir = tmp_path / "runs"
+    finished = make_run(runs_dir, "20260102-000000-done", history_rows=5, evaluation=EVALUATION, bundle=True)
+    cancelled = make_run(runs_dir, "20260101-000000-cut", history_rows=2)
+    app_state.settings.setValue("training/runs_dir", str(runs_dir))
+    view = TrainingView(app_state)
+    qtbot.addWidget(view)
+    view.go_to(RUNS)
+    page = view.runs_page
+    assert [r.path for r in page.runs] == [finished, cancelled]
+    assert page.table.item(0, 3).text() == "finished" and page.table.item(1, 3).text() == "incomplete"
+    page.table.selectAll()
+    assert page.compare_button.isEnabled() and not page.reopen_button.isEnabled()
+    page.compare_button.click()
+    assert page.comparison.columnCount() == 2
+    labels = [page.comparison.verticalHeaderItem(r).text() for r in range(page.comparison.rowCount())]
+    status_row = labels.index("Status")
+    assert page.comparison.item(status_row, 1).text() == "incomplete"
+    assert page.comparison.item(status_row, 0).font().bold()  # differs between the runs
+    assert not page.comparison.item(labels.index("Input size"), 0).font().bold()  # the same
+    page.table.clearSelection()
+    page.select_run(cancelled)
+    page.reopen_button.click()
+    assert view.stack.currentIndex() == RUN
+    assert view.run_page.resume_button.isEnabled()
+    assert sorted(view.run_page.curves.epochs) == [1, 2]
+    page.table.clearSelection()
+    page.select_run(finished)
+    page.reopen_button.click()
+    assert view.stack.currentIndex() == RESULTS
+    assert view.results_page.score_labels["accuracy"].text() == "0.600"
+
+
+def test_bad_configuration_file_is_reported_not_raised(qtbot, app_state, tmp_path, monkeypatch):
+    from gui.training import training_view
+
+    view = TrainingView(app_state)
+    qtbot.addWidget(view)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"input_size": 64, "stagez": []}))
+    monkeypatch.setattr(training_view.QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    view._load_config_dialog()
+    assert "stagez" in view.problem.text() and not view.problem.isHidden()
+    assert view.current_config().input_size == 224  # the settings were left as they were
