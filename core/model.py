@@ -6,8 +6,8 @@ for the same pixels. Everything saves and loads with Keras' safe mode on: the cu
 layers (`ResizeImage`, `Augment`, `ResNetPreprocess`) are registered and hold no code from the file.
 
 Layer names other modules rely on: "image" (input), "resize", "augment" (only when some
-augmentation is on), "preprocess",
-"resnet50" (the nested backbone, `BACKBONE_NAME`), "pool", "dropout", "logits" (class
+augmentation is on), "preprocess", "resnet50" (the nested backbone, `BACKBONE_NAME`, whose
+output is conv5_block3_out, what Grad-CAM looks at), "pool", "dropout", "logits" (class
 scores before softmax) and "probabilities" (the output).
 """
 from __future__ import annotations
@@ -22,7 +22,6 @@ from core.config import RESNET_BLOCKS, Augmentation, TrainConfig, check_trainabl
 from core.errors import ConfigError
 
 BACKBONE_NAME = "resnet50"
-LAST_CONV_LAYER = "conv5_block3_out"  # the backbone's output: what Grad-CAM looks at
 # ImageNet channel means in BGR order, as keras.applications.resnet50.preprocess_input uses.
 IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
 
