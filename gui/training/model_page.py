@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config import MAX_INPUT_SIZE, MIN_INPUT_SIZE, EarlyStopping, Regularization, TrainConfig
+from core.config import MAX_INPUT_SIZE, MIN_INPUT_SIZE, Regularization, TrainConfig
 from core.weights import resolve_weights
 from gui.appearance import set_role
 from gui.worker import FunctionWorker, TaskSlot

@@ -19,18 +19,7 @@ from PySide6.QtWidgets import (
 
 from core.config import RESNET_BLOCKS, SCHEDULES, Stage
 from gui.training.stage_diagram import StageDiagram
-from gui.training.stage_model import (
-    BLOCK,
-    EPOCHS,
-    MODE,
-    MODE_LABELS,
-    MODES,
-    NAME,
-    PRESETS,
-    RATE,
-    SCHEDULE,
-    StageTableModel,
-)
+from gui.training.stage_model import BLOCK, MODE, MODE_LABELS, MODES, PRESETS, SCHEDULE, StageTableModel
 
 HELP = (
     "Stages run one after the other on the same model. A typical recipe trains the new "

@@ -194,7 +194,7 @@ def _cancel_then_resume(view, qtbot, meter):
 
     meter.start()
     with qtbot.waitSignal(run_page.run_started, timeout=5000):
-        run_dir = view.start_training()
+        assert view.start_training() is not None
     worker = run_page.slot.current
     worker.signals.progress.connect(cancel_on_first_batch)
     with qtbot.waitSignal(run_page.run_cancelled, timeout=240000) as blocker:
@@ -219,21 +219,10 @@ def _cancel_then_resume(view, qtbot, meter):
     meter.stop()
     assert epochs_seen == [1, 2]  # contiguous over both stages after the resume
     assert run_page.curves.draw_count > draws_before  # the curves were redrawn during the run
-    return run_dir, blocker.args[0]
+    return blocker.args[0]
 
 
-def test_whole_wizard_pass(view, qtbot, manifest_path, tmp_path):
-    _configure(view, qtbot, manifest_path)
-    _check_config_file(view, tmp_path)
-    meter = StallMeter()
-    run_dir, result = _cancel_then_resume(view, qtbot, meter)
-    print(f"GUI timer: longest gap {meter.max_gap * 1000:.0f} ms, longest stall of the app's own "
-          f"{meter.max_stall * 1000:.0f} ms")
-    assert meter.max_stall < MAX_STALL_S, (
-        f"the GUI thread stalled for {meter.max_stall * 1000:.0f} ms; windows over 50 ms (s, raw, stall): "
-        f"{[w for w in meter.stalls() if w[1] > 0.05]}; events: {meter.events}")
-
-    # Page 5: curves of both stages with the stage line between them.
+def _check_curves(view):
     curves = view.run_page.curves
     assert sorted(curves.epochs) == [1, 2]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(curves.epochs[2])
@@ -241,7 +230,8 @@ def test_whole_wizard_pass(view, qtbot, manifest_path, tmp_path):
     assert curves.batch_x, "no per-batch trace"
     assert view.run_page.progress.value() == view.run_page.progress.maximum()
 
-    # Page 6: the results are the real evaluation of the run.
+
+def _check_results(view, result, tmp_path):
     assert view.stack.currentIndex() == RESULTS
     evaluation = json.loads((result.run_dir / "evaluation.json").read_text())
     results = view.results_page
@@ -260,14 +250,15 @@ def test_whole_wizard_pass(view, qtbot, manifest_path, tmp_path):
     assert opened == [[first.data(Qt.ItemDataRole.UserRole)]]
     assert view.state.model_path == str(result.bundle_path)
     assert Path(first.data(Qt.ItemDataRole.UserRole)).is_file()
-    report = results.export_report_to(tmp_path / "report.html")
-    html = report.read_text()
+    html = results.export_report_to(tmp_path / "report.html").read_text()
     assert RESEARCH_NOTICE in html and "Balanced accuracy" in html and "data:image/png;base64" in html
     assert "conv5_block3" in html
     saved = results.save_bundle_to(tmp_path / "copy")
     assert saved.read_bytes() == result.bundle_path.read_bytes()
+    return evaluation
 
-    # Past runs: the run is listed as finished and can be reopened.
+
+def _check_past_runs(view, result, evaluation):
     view.go_to(RUNS)
     runs = view.runs_page
     assert [r.path for r in runs.runs] == [result.run_dir]
@@ -279,3 +270,18 @@ def test_whole_wizard_pass(view, qtbot, manifest_path, tmp_path):
     runs.start_from_button.click()
     assert view.stack.currentIndex() == DATA
     assert view.current_config().stages[1].trainable == "from:conv5_block3"
+
+
+def test_whole_wizard_pass(view, qtbot, manifest_path, tmp_path):
+    _configure(view, qtbot, manifest_path)  # pages 1-4
+    _check_config_file(view, tmp_path)
+    meter = StallMeter()
+    result = _cancel_then_resume(view, qtbot, meter)  # page 5
+    print(f"GUI timer: longest gap {meter.max_gap * 1000:.0f} ms, longest stall of the app's own "
+          f"{meter.max_stall * 1000:.0f} ms")
+    assert meter.max_stall < MAX_STALL_S, (
+        f"the GUI thread stalled for {meter.max_stall * 1000:.0f} ms; windows over 50 ms (s, raw, stall): "
+        f"{[w for w in meter.stalls() if w[1] > 0.05]}; events: {meter.events}")
+    _check_curves(view)
+    evaluation = _check_results(view, result, tmp_path)  # page 6
+    _check_past_runs(view, result, evaluation)
