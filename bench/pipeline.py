@@ -11,7 +11,7 @@ Each source is warmed up (graph traced) first, then timed in rounds that rotate 
 of the three; the median round of each counts (on a shared machine single rounds are noisy).
 
     .venv/bin/python bench/pipeline.py [--images 1024] [--size 64] [--batch 32] [--steps 20]
-        [--trainable head] [--rounds 5] [--root DIR --pattern REGEX]
+        [--trainable head] [--rounds 5] [--root DIR --layout L --pattern REGEX --by image]
 
 Last line: {"pipeline_img_per_s": ..., "in_memory_img_per_s": ..., "naive_img_per_s": ..., "ratio": ...}
 (ratio = pipeline / in_memory; the target is at least 0.95).
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import sys
 import tempfile
@@ -38,7 +37,9 @@ IDC_PATTERN = r"(?P<patient>\d+)/(?P<label>[01])/.*\.png"
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--root", type=Path, default=IDC, help="image folder (default: the IDC patches)")
+    p.add_argument("--layout", default="pattern", help="scan layout: pattern (default), breakhis, folders, auto")
     p.add_argument("--pattern", default=IDC_PATTERN, help="path pattern with (?P<label>) and (?P<patient>)")
+    p.add_argument("--by", default="patient", choices=("patient", "image"), help="split by (default patient)")
     p.add_argument("--images", type=int, default=1024, help="images per class at most (default 1024)")
     p.add_argument("--size", type=int, default=64, help="network input size (default 64)")
     p.add_argument("--batch", type=int, default=32)
@@ -53,8 +54,8 @@ def make_manifest(args):
     from core.scan import scan
     from core.split import SplitOptions, make_split
 
-    catalog = scan(args.root, layout="pattern", pattern=args.pattern)
-    return make_split(catalog, SplitOptions(by="patient", cap_per_class=args.images, seed=42))
+    catalog = scan(args.root, layout=args.layout, pattern=args.pattern if args.layout == "pattern" else None)
+    return make_split(catalog, SplitOptions(by=args.by, cap_per_class=args.images, seed=42))
 
 
 def build(args, classes: int):
@@ -94,10 +95,11 @@ def naive(args, manifest):
 
     listing = keras.utils.image_dataset_from_directory(args.root, labels=None, shuffle=False, batch_size=None,
                                                        image_size=(args.size, args.size), verbose=False)
+    # Labels as the manifest has them (same scan), looked up by path.
     names = {c: i for i, c in enumerate(manifest.classes)}
+    label_of = {s.path: names[s.label] for s in manifest.samples}
     rel = [os.path.relpath(p, args.root).replace(os.sep, "/") for p in listing.file_paths]
-    rx = re.compile(args.pattern)
-    labels = [names.get(m.group("label"), 0) if (m := rx.search(r)) else 0 for r in rel]
+    labels = [label_of.get(r, 0) for r in rel]
     ds = keras.utils.image_dataset_from_directory(args.root, labels=labels, shuffle=True, seed=1,
                                                   batch_size=args.batch, image_size=(args.size, args.size),
                                                   verbose=False)
