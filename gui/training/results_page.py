@@ -28,17 +28,44 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import numpy as np
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QIcon
+
 from core import RESEARCH_NOTICE
 from core.fileio import atomic_path
 from core.runs import SCORE_KEYS, SCORE_LABELS
 from gui.appearance import set_role
+from gui.training.augment_page import to_pixmap
 from gui.training.confusion_widget import ConfusionWidget
+from gui.worker import GeneratorWorker, TaskSlot
+
+THUMB = 48
+MAX_THUMBNAILS = 300  # a cell may hold thousands of images; the first ones matter most
 
 
 def cell_predictions(predictions: list[dict], true: str, predicted: str) -> list[dict]:
     """Test images of one confusion cell: wrong ones most confident first, right ones least confident first."""
     rows = [p for p in predictions if p.get("true") == true and p.get("pred") == predicted]
     return sorted(rows, key=lambda p: float(p.get("probability", 0.0)), reverse=true != predicted)
+
+
+def thumbnails_job(paths: list[str], *, size: int = THUMB, on_progress=None, stop=None):
+    """(row, small RGB array) for each readable image, on a worker; unreadable ones are skipped."""
+    from PIL import Image
+
+    from core.errors import ImageError
+    from core.images import load_rgb
+
+    for row, path in enumerate(paths):
+        if stop is not None and stop.is_set():
+            return
+        try:
+            image = Image.fromarray(load_rgb(path))
+        except (ImageError, OSError):
+            continue
+        image.thumbnail((size, size))
+        yield row, np.asarray(image.convert("RGB"))
 
 
 def _fmt(value: Any) -> str:
@@ -75,6 +102,8 @@ class ResultsPage(QWidget):
         set_role(self.cell_title, "hint")
         self.images = QListWidget()
         self.images.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.images.setIconSize(QSize(THUMB, THUMB))
+        self.thumbnails = TaskSlot()
         self.open_images_button = QPushButton("Open selected in viewer")
         self.save_button = QPushButton("Save model bundle…")
         self.viewer_button = QPushButton("Open model in viewer")
@@ -183,6 +212,15 @@ class ResultsPage(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, str(path))
             item.setToolTip(str(path))
             self.images.addItem(item)
+        paths = [self.images.item(r).data(Qt.ItemDataRole.UserRole) for r in range(min(len(rows), MAX_THUMBNAILS))]
+        worker = GeneratorWorker(thumbnails_job, paths)
+        worker.signals.item.connect(self._set_thumbnail)
+        self.thumbnails.start(worker)
+
+    def _set_thumbnail(self, row_image) -> None:
+        row, image = row_image
+        if row < self.images.count():
+            self.images.item(row).setIcon(QIcon(to_pixmap(image)))
 
     def _absolute(self, path: str) -> Path:
         p = Path(path)

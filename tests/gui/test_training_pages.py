@@ -46,8 +46,24 @@ def test_results_page_from_a_run_folder(qtbot, tmp_path):
     assert page.images.count() == 2
     assert page.images.item(0).toolTip() == "/data/idc/p1/1/b.png"
     assert "most confidently wrong first" in page.cell_title.text()
+    qtbot.waitUntil(lambda: not page.thumbnails.busy, timeout=10000)  # those files do not exist:
+    assert page.images.item(0).icon().isNull()  # no thumbnail, no crash
     cell = page.confusion.cell_at(0.9, 0.2)  # data coordinates: column 1, row 0
     assert cell == (0, 1) and page.confusion.cell_at(5, 5) is None
+
+
+def test_cell_images_get_thumbnails(qtbot, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (60, 40), (200, 80, 120)).save(tmp_path / "b.png")
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    evaluation = dict(EVALUATION, predictions=[dict(PREDICTIONS[1], path="b.png"), dict(PREDICTIONS[0], path="gone.png")])
+    page.show_run(tmp_path, evaluation, image_root=tmp_path)
+    page.confusion.select(1, 0)
+    qtbot.waitUntil(lambda: not page.images.item(0).icon().isNull(), timeout=10000)
+    qtbot.waitUntil(lambda: not page.thumbnails.busy, timeout=10000)
+    assert page.images.item(1).icon().isNull()  # unreadable: listed, without a picture
 
 
 def test_past_runs_compare_reopen_and_resume(qtbot, app_state, tmp_path):
