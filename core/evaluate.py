@@ -177,15 +177,7 @@ def evaluate_bundle(
     from core import pipeline
 
     classes = list(bundle.classes)
-    samples = list(manifest.samples) if split in (None, "all") else manifest.split_samples(split)
-    if not samples:
-        raise DatasetError(f"The manifest has no images in the '{split}' split.")
-    unknown = sorted({s.label for s in samples} - set(classes))
-    if unknown:
-        raise DatasetError(
-            "The model was not trained on these classes of the manifest: " + ", ".join(unknown)
-            + f". It knows: {', '.join(classes)}."
-        )
+    samples = _samples_to_score(manifest, split, classes)
     images = pipeline.decoded_images(manifest, bundle.input_size, on_progress=on_progress, stop=stop)
     if images is None:
         return None
@@ -207,6 +199,19 @@ def evaluate_bundle(
         for s, p in zip(samples, probs)
     ]
     return metrics
+
+
+def _samples_to_score(manifest, split: str | None, classes: list[str]) -> list:
+    samples = list(manifest.samples) if split in (None, "all") else manifest.split_samples(split)
+    if not samples:
+        raise DatasetError(f"The manifest has no images in the '{split}' split.")
+    unknown = sorted({s.label for s in samples} - set(classes))
+    if unknown:
+        raise DatasetError(
+            "The model was not trained on these classes of the manifest: " + ", ".join(unknown)
+            + f". It knows: {', '.join(classes)}."
+        )
+    return samples
 
 
 def _predict_rows(bundle, images, rows, batch_size, on_progress, stop) -> np.ndarray | None:

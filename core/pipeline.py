@@ -169,35 +169,26 @@ def make_dataset(
     import tensorflow as tf
 
     rows = np.asarray(rows, dtype=np.int64)
-    labels = np.asarray(labels, dtype=np.int32)
-    sample_weights = None
+    columns = [np.asarray(labels, dtype=np.int32)]
+    types = [tf.uint8, tf.int32]
     if weights is not None:
-        sample_weights = np.asarray([weights[int(y)] for y in labels], dtype=np.float32)
+        columns.append(np.asarray([weights[int(y)] for y in columns[0]], dtype=np.float32))
+        types.append(tf.float32)
     size = images.shape[1]
 
     def gather(positions):
-        return images[rows[positions]], labels[positions]
-
-    def gather_weighted(positions):
-        return images[rows[positions]], labels[positions], sample_weights[positions]
-
-    ds = tf.data.Dataset.range(len(rows))
-    if shuffle:
-        ds = ds.shuffle(len(rows), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
-    if sample_weights is None:
-        out_types = (tf.uint8, tf.int32)
-        fn = gather
-    else:
-        out_types = (tf.uint8, tf.int32, tf.float32)
-        fn = gather_weighted
+        return (images[rows[positions]], *(column[positions] for column in columns))
 
     def fetch(positions):
-        parts = tf.numpy_function(fn, [positions], out_types, stateful=False)
+        parts = tf.numpy_function(gather, [positions], types, stateful=False)
         parts[0].set_shape((None, size, size, 3))
         for part in parts[1:]:
             part.set_shape((None,))
         return tuple(parts)
 
+    ds = tf.data.Dataset.range(len(rows))
+    if shuffle:
+        ds = ds.shuffle(len(rows), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
     ds = ds.map(fetch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
