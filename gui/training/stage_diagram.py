@@ -78,8 +78,9 @@ class StageDiagram(QWidget):
             painter.setBrush(HEAD)
             painter.drawRect(QRectF(LABEL_W + len(RESNET_BLOCKS) * cell_w, y, cell_w - GAP, ROW_H - GAP))
         painter.setPen(QColor("#555555"))
-        note = ("BatchNorm layers stay frozen (inference mode) in every stage."
-                if self._bn_frozen else "BatchNorm layers are trained along with their block.")
+        note = ("Green: trained · grey: frozen · blue: the new classifier head. "
+                + ("BatchNorm layers stay frozen (inference mode) in every stage."
+                   if self._bn_frozen else "BatchNorm layers are trained along with their block."))
         painter.drawText(QRectF(LABEL_W, 24 + ROW_H * max(1, len(self._rows)), self.width() - LABEL_W, 18),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, note)
         painter.end()
