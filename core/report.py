@@ -37,6 +37,7 @@ def curves_png(history: list[dict[str, Any]]) -> bytes | None:
         return None
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(9, 3.2), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
@@ -56,6 +57,7 @@ def curves_png(history: list[dict[str, Any]]) -> bytes | None:
                 previous = row.get("stage")
         ax.set_title(title)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
     buffer = io.BytesIO()
