@@ -112,8 +112,8 @@ class DataPage(QWidget):
             self.load(path)
 
     def _on_state_manifest(self, path: str) -> None:
-        if path and not self.slot.busy and path != self.manifest_path:
-            self.load(path)
+        if path and path != self.manifest_path:
+            self.load(path)  # a newer choice replaces one still being read
 
     def load(self, path: str) -> None:
         """Read and check the manifest on a worker; the page updates when it is done."""

@@ -145,6 +145,17 @@ class RunPage(QWidget):
         self.status.setText(f"Interrupted run {Path(run_dir).name}: press Resume to continue it.")
         self._set_running(False, resumable=True)
 
+    def show_history(self, run_dir: str, total_epochs: int) -> None:
+        """Show the curves of a finished run reopened from the past-runs list."""
+        if self.slot.busy:
+            return  # never replace the curves of the run in progress
+        self.curves.clear()
+        self.curves.set_plan(total_epochs)
+        self.curves.load_history(read_history(run_dir))
+        self.progress.setValue(PROGRESS_STEPS)
+        self.status.setText(f"Finished run {Path(run_dir).name} (reopened).")
+        self._set_running(False, resumable=False)
+
     def _set_running(self, running: bool, *, resumable: bool = False) -> None:
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)

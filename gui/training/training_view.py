@@ -257,6 +257,7 @@ class TrainingView(QWidget):
         """Finished: show its results. Interrupted: show its curves and offer Resume."""
         if run.status == "finished":
             self.results_page.show_run(run.path, image_root=self._run_manifest_root(run))
+            self.run_page.show_history(str(run.path), run.total_epochs)
             self.go_to(RESULTS)
             return
         try:

@@ -97,6 +97,8 @@ def test_past_runs_compare_reopen_and_resume(qtbot, app_state, tmp_path):
     page.reopen_button.click()
     assert view.stack.currentIndex() == RESULTS
     assert view.results_page.score_labels["accuracy"].text() == "0.600"
+    assert sorted(view.run_page.curves.epochs) == [1, 2, 3, 4, 5]  # its curves are on the Run page
+    assert not view.run_page.resume_button.isEnabled()
 
 
 def test_bad_configuration_file_is_reported_not_raised(qtbot, app_state, tmp_path, monkeypatch):
