@@ -96,7 +96,6 @@ class RunFolder:
 
         With `best`, the same file also becomes best.keras (a copy is far cheaper than a second save).
         """
-        old = state.checkpoint
         name = f"stage{state.stage_index}-epoch{state.epochs_done}-{time.time_ns()}.keras"
         with atomic_path(self.checkpoints / name, suffix=".keras") as tmp:
             model.save(tmp)
@@ -106,8 +105,13 @@ class RunFolder:
         self.write_history(history[: state.global_epochs])
         state.checkpoint = name
         self.write_state(state)
-        if old and old != name:
-            (self.checkpoints / old).unlink(missing_ok=True)
+        self._prune(keep=name)
+
+    def _prune(self, keep: str) -> None:
+        """Remove older checkpoints, also those a killed process left half-written."""
+        for path in self.checkpoints.iterdir():
+            if path.name != keep and (path.suffix == ".keras" or ".keras." in path.name):
+                path.unlink(missing_ok=True)
 
     def save_best(self, model) -> None:
         with atomic_path(self.best_model, suffix=".keras") as tmp:

@@ -88,7 +88,13 @@ class _Printer:
             self._text(kind, event)
 
     def _text(self, kind: str, e: dict) -> None:
-        if kind == "start":
+        if kind == "batch":
+            if sys.stdout.isatty():  # one line that updates itself; nothing in a log file
+                loss = e["metrics"].get("loss")
+                print(f"\r  epoch {e['epoch']}: batch {e['batch']}/{e['batches']}"
+                      + (f", loss {loss:.4f}" if loss is not None else "") + _eta(e.get("eta_s")) + "   ",
+                      end="\n" if e["batch"] == e["batches"] else "", flush=True)
+        elif kind == "start":
             for warning in e["warnings"]:
                 print(f"Warning: {warning}")
             print(f"Training {e['train_images']} images ({e['val_images']} validation, {e['test_images']} test) "
