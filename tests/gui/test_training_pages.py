@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from core import RESEARCH_NOTICE
+from core.config import TrainConfig
 from gui.training.results_page import ResultsPage, cell_predictions
 from gui.training.training_view import RESULTS, RUN, RUNS, TrainingView
 from tests.core.test_runs import make_run
@@ -112,3 +113,23 @@ def test_bad_configuration_file_is_reported_not_raised(qtbot, app_state, tmp_pat
     view._load_config_dialog()
     assert "stagez" in view.problem.text() and not view.problem.isHidden()
     assert view.current_config().input_size == 224  # the settings were left as they were
+
+
+def test_model_page_says_where_the_weights_come_from(qtbot, app_state, tmp_path):
+    from gui.training.model_page import ModelPage
+
+    page = ModelPage(app_state)
+    qtbot.addWidget(page)
+    weights = tmp_path / "resnet50_notop.h5"
+    weights.write_bytes(b"\x89HDF\r\n\x1a\n")
+    page.weights.setCurrentIndex(page.weights.findData("file"))
+    page.weights_file.setText(str(weights))
+    page.refresh_weights()
+    assert page.weights_setting() == str(weights)
+    assert str(weights) in page.weights_status.text() and page.weights_status.property("role") == "success"
+    page.weights.setCurrentIndex(page.weights.findData("none"))
+    assert "random initialisation" in page.weights_status.text()
+    assert page.weights_status.property("role") == "warning"
+    page.dropout.setValue(0.5)
+    config = page.apply(TrainConfig())
+    assert config.weights == "none" and config.regularization.dropout == 0.5
