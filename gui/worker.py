@@ -85,6 +85,16 @@ class _Worker(QRunnable):
         return kwargs
 
     def run(self) -> None:
+        # The job runs on a thread Python created, with the pool thread waiting for it.
+        # TensorFlow's pybind11 layer remembers a Python thread state per OS thread, while
+        # PySide makes a new one for each job on a reused pool thread; a later TensorFlow
+        # call on that thread then waits for the GIL under the stale state and the whole
+        # app deadlocks (seen: Grad-CAM after a predict, on the same pool thread).
+        thread = threading.Thread(target=self._run, name="histoclass-worker", daemon=True)
+        thread.start()
+        thread.join()
+
+    def _run(self) -> None:
         try:
             self._emit(self.signals.started)
             try:
