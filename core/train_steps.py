@@ -11,6 +11,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from core.errors import DatasetError
+from core.jobs import report
 
 TRAIN, VAL, TEST = "train", "val", "test"
 
@@ -150,6 +151,7 @@ def evaluate_model(run, model) -> dict | None:
     if split is None:
         return None
     samples, rows = run.data.samples[split], run.data.rows[split]
+    report(run.on_progress, event="evaluate", split=split, images=len(samples))
     labels = pipeline.label_indices(run.manifest, samples)
     ds = pipeline.make_dataset(run.data.images, rows, labels, batch_size=run.config.batch_size,
                                shuffle=False, seed=0).map(lambda x, y: x)

@@ -93,6 +93,7 @@ def test_loss_falls_and_the_separable_set_is_learned(run):
     rows = run.folder.read_history()
     assert rows[-1]["loss"] < rows[0]["loss"]
     evaluation = run.second.evaluation
+    assert _of(run.second_events, "evaluate") == [{"event": "evaluate", "split": "test", "images": 8}]
     assert evaluation["split"] == "test" and evaluation["images"] == 8
     assert evaluation["accuracy"] > 0.9 and evaluation["balanced_accuracy"] > 0.9
     saved = json.loads(run.folder.evaluation.read_text())
