@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 UPDATE_MS = 250
 TRAIN, VAL, BATCH = "#1f77b4", "#d62728", "#9ecae1"
 LOSS_RANGE = (0.05, 20.0)
+X_MARGIN = 0.15
 
 
 class CurvesWidget(QWidget):
@@ -154,13 +155,13 @@ class CurvesWidget(QWidget):
     def _limits_fit(self) -> bool:
         right, low, high = self._data_extent()
         y0, y1 = self.ax_loss.get_ylim()
-        return right <= self.ax_loss.get_xlim()[1] and low >= y0 and high <= y1
+        return right <= self.ax_loss.get_xlim()[1] - X_MARGIN and low >= y0 and high <= y1
 
     def _set_limits(self) -> None:
         right, low, high = self._data_extent()
         self.planned_epochs = max(self.planned_epochs, math.ceil(right))
         for ax in (self.ax_loss, self.ax_acc):
-            ax.set_xlim(0, self.planned_epochs)
+            ax.set_xlim(0, self.planned_epochs + X_MARGIN)  # room for the last epoch's markers
         self.ax_loss.set_ylim(min(LOSS_RANGE[0], low / 2), max(LOSS_RANGE[1], high * 2))
         self._background = None
         self.canvas.draw_idle()  # full redraw; _on_full_draw then captures the background
