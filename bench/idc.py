@@ -11,7 +11,10 @@ about 0.84-0.85) and the wall time of the whole job (scan, split, decode, train,
     .venv/bin/python bench/idc.py [--size 48] [--epochs 8] [--batch 64] [--out RUN_DIR]
         [--images N]   # at most N images per class, for quick trials
 
-With --out the run folder (bundle included) is kept; otherwise it is deleted.
+With --out the run folder (bundle included) is kept; otherwise it is deleted. If the
+wall-time budget (--budget-min, default 28) runs out first, training stops within a batch
+(the product's cancel) and the best epoch so far (best.keras) is scored instead; the
+output says so.
 Last line: {"balanced_accuracy": ..., "wall_s": ...} (plus a few more figures).
 """
 from __future__ import annotations
@@ -43,6 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--images", type=int, default=None, help="at most this many images per class (quick trials)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", type=Path, default=None, help="keep the run folder here (bundle included)")
+    p.add_argument("--budget-min", type=float, default=28.0,
+                   help="stop training after this many minutes of wall time and score the best epoch so far")
     return p.parse_args(argv)
 
 
@@ -91,6 +96,30 @@ def progress(began: float):
     return show
 
 
+class Budget:
+    """A stop flag (core.jobs.StopFlag) that is set once the wall-time budget is spent."""
+
+    def __init__(self, began: float, minutes: float):
+        self.deadline = began + minutes * 60
+
+    def is_set(self) -> bool:
+        return time.perf_counter() > self.deadline
+
+
+def score_best_epoch(manifest, run_dir: Path, size: int) -> dict:
+    """Test scores of best.keras when the budget stopped training before the end."""
+    import keras
+
+    from core import pipeline
+    from core.evaluate import compute_metrics
+
+    model = keras.saving.load_model(run_dir / "best.keras", compile=False)
+    test = manifest.split_samples("test")
+    images = pipeline.decoded_images(manifest, size)[pipeline.rows_of(manifest, test)]
+    probs = model.predict(images, batch_size=128, verbose=0)
+    return compute_metrics([s.label for s in test], probs, manifest.classes, patients=[s.patient for s in test])
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     began = time.perf_counter()
@@ -99,12 +128,17 @@ def main(argv=None) -> dict:
     manifest = make_manifest(args)
     run_dir = args.out or Path(tempfile.mkdtemp(prefix="histoclass-idc-")) / "run"
     try:
-        result = train(bench_config(args), manifest, run_dir, on_progress=progress(began))
+        result = train(bench_config(args), manifest, run_dir, on_progress=progress(began),
+                       stop=Budget(began, args.budget_min))
+        ev = result.evaluation
+        if result.status == "cancelled":
+            print(f"Time budget of {args.budget_min} min spent after {len(result.history)} epochs: "
+                  "scoring the best epoch so far (best.keras).")
+            ev = score_best_epoch(manifest, run_dir, args.size)
     finally:
         if args.out is None:
             shutil.rmtree(run_dir.parent, ignore_errors=True)
     wall = time.perf_counter() - began
-    ev = result.evaluation
     print(result.message)
     print(f"test patients: {ev['patients']}, images: {ev['images']}; balanced accuracy {ev['balanced_accuracy']:.4f}, "
           f"patient accuracy {ev['patient_accuracy']:.4f}, wall time {wall / 60:.1f} min"
