@@ -41,6 +41,8 @@ class RunState:
     finished: bool = False  # every stage done; only the final steps may be missing
     seconds: float = 0.0  # training time so far
     manifest_hash: str = ""
+    weights_source: str = ""  # where the starting weights came from ("none": random initialisation)
+    weights_message: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunState":

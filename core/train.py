@@ -73,9 +73,9 @@ def train(
     folder = RunFolder(run_dir)
     state = _open_run_folder(folder, config, manifest, resume)
     if state.finished and folder.bundle.is_file():
-        return _finished_result(folder, state, resolve_weights(config.weights).source)
+        return _finished_result(folder, state)
     history = folder.read_history()[: state.global_epochs]
-    weights = resolve_weights(config.weights)
+    weights = _starting_weights(config, state, resolve_weights)
     data = train_steps.load(config, manifest, on_progress=on_progress, stop=stop)
     if data is None:
         return _cancelled(folder, state, history, weights.source, "Cancelled while decoding the images.")
@@ -92,6 +92,17 @@ def train(
                 return _cancelled(folder, state, history, weights.source,
                                   f"Cancelled; the checkpoint is kept. Resume with: histoclass train --out {folder.root} --resume")
             return _finish(run, model)
+
+
+def _starting_weights(config: TrainConfig, state: RunState, resolve):
+    """Where the run's weights came from: found now, or, once a checkpoint exists, as recorded then."""
+    from dataclasses import replace
+
+    found = resolve(config.weights)
+    if state.checkpoint and state.weights_source:
+        return replace(found, path=None, source=state.weights_source, message=state.weights_message)
+    state.weights_source, state.weights_message = found.source, found.message
+    return found
 
 
 def _open_run_folder(folder: RunFolder, config: TrainConfig, manifest: Manifest, resume: bool) -> RunState:
@@ -131,7 +142,7 @@ def _warnings(config, manifest, weights, data) -> list[str]:
     from core.evaluate import OPTIMISTIC_WARNING
 
     warnings = []
-    if weights.path is None:
+    if weights.source == "none":
         warnings.append(weights.message)
     if manifest.image_level:
         warnings.append(OPTIMISTIC_WARNING)
@@ -246,7 +257,7 @@ def _summary(run: _Run, evaluation: dict | None) -> str:
     return "\n".join(lines)
 
 
-def _finished_result(folder: RunFolder, state: RunState, weights_source: str) -> TrainResult:
+def _finished_result(folder: RunFolder, state: RunState) -> TrainResult:
     try:
         evaluation = json.loads(folder.evaluation.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -256,7 +267,7 @@ def _finished_result(folder: RunFolder, state: RunState, weights_source: str) ->
     except OSError:
         message = "This run had already finished."
     return TrainResult("finished", folder.root, folder.bundle, evaluation,
-                       folder.read_history()[: state.global_epochs], weights_source, message)
+                       folder.read_history()[: state.global_epochs], state.weights_source or "none", message)
 
 
 def _cancelled(folder, state, history, weights_source, message) -> TrainResult:
