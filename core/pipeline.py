@@ -28,6 +28,7 @@ from core.paths import user_cache_dir
 CACHE_VERSION = 1  # bump when the decoding or resizing changes
 CACHE_ENV = "HISTOCLASS_CACHE_DIR"
 DECODE_BATCH = 64
+KEEP_CACHES = 8  # decoded datasets kept in the cache folder (a BreakHis cache at 224 px is 1.2 GB)
 
 
 def cache_root() -> Path:
@@ -66,6 +67,7 @@ def decoded_images(
         try:
             images = np.load(path, mmap_mode="r")
             if images.shape == (total, size, size, 3) and images.dtype == np.uint8:
+                os.utime(path)  # recently used: kept by _evict_old
                 report(on_progress, event="decode", done=total, total=total, cached=True)
                 return images
         except (OSError, ValueError):
@@ -95,7 +97,18 @@ def _build_cache(manifest, size, path: Path, on_progress, stop) -> np.ndarray | 
     finally:
         if tmp.exists():
             tmp.unlink()
+    _evict_old(path.parent, keep=KEEP_CACHES)
     return np.load(path, mmap_mode="r")
+
+
+def _evict_old(folder: Path, keep: int) -> None:
+    """Keep the `keep` most recently used caches; the others are rebuilt if ever needed again."""
+    caches = sorted(folder.glob("*px-*.npy"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in caches[keep:]:
+        try:
+            old.unlink()
+        except OSError:  # in use by another process on Windows: try again next time
+            pass
 
 
 def _decode_failure_message(manifest, errors: dict[int, str]) -> str:

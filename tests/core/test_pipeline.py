@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 
 import numpy as np
@@ -64,6 +65,16 @@ def test_a_new_size_or_manifest_gets_its_own_cache_and_a_damaged_cache_is_rebuil
     path = pipeline.cache_path(manifest, SIZE)
     path.write_bytes(b"not an array")
     assert pipeline.decoded_images(manifest, SIZE).shape == (20, SIZE, SIZE, 3)
+
+
+def test_only_the_most_recently_used_caches_are_kept(cache, manifest, monkeypatch):
+    monkeypatch.setattr(pipeline, "KEEP_CACHES", 2)
+    first = pipeline.decoded_images(manifest, 16)
+    pipeline.decoded_images(manifest, 20)
+    os.utime(pipeline.cache_path(manifest, 16), (1, 1))  # long unused
+    pipeline.decoded_images(manifest, 24)
+    assert sorted(p.name.split("-")[1] for p in cache.glob("*.npy")) == ["20px", "24px"]
+    assert first.shape[1] == 16  # a map still open keeps its data
 
 
 def test_an_undecodable_image_is_named_and_leaves_no_cache(cache, manifest):
