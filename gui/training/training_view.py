@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -63,7 +64,13 @@ class TrainingView(QWidget):
         self.stack = QStackedWidget()
         for page in (self.data_page, self.model_page, self.augment_page, self.stages_page, self.run_page,
                      self.results_page, self.runs_page):
-            self.stack.addWidget(page)
+            # Each page scrolls on its own when the window is small, so the buttons and the
+            # research-use notice below stay in view.
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(page)
+            self.stack.addWidget(scroll)
         self.problem = QLabel("")
         self.problem.setWordWrap(True)
         set_role(self.problem, "error")

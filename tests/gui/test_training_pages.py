@@ -133,3 +133,10 @@ def test_model_page_says_where_the_weights_come_from(qtbot, app_state, tmp_path)
     page.dropout.setValue(0.5)
     config = page.apply(TrainConfig())
     assert config.weights == "none" and config.regularization.dropout == 0.5
+
+
+def test_view_fits_a_small_laptop_screen(qtbot, app_state):
+    view = TrainingView(app_state)
+    qtbot.addWidget(view)
+    hint = view.minimumSizeHint()
+    assert hint.height() <= 600 and hint.width() <= 1100, hint  # pages scroll; buttons stay in view
