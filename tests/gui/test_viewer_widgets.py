@@ -1,6 +1,8 @@
 """The viewer's parts on their own: canvas zoom/pan, prediction panel, file list, model card."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -112,9 +114,11 @@ def test_panel_shows_sorted_bars_groups_and_uncertain_flag(qtbot):
 def test_file_list_marks_results_errors_and_uncertain(qtbot):
     panel = FileListPanel()
     qtbot.addWidget(panel)
-    panel.set_files(["/d/a/one.png", "/d/b/two.png", "/d/b/bad.png"])
+    panel.set_files(["/d/a/one.png", "/d/b/two.png", "/d/b/bad.png", "/d/c/two.png"])
     model = panel.model
-    assert model.index(0, 0).data() == "a/one.png"
+    assert model.index(0, 0).data() == "one.png"
+    assert model.index(1, 0).data() == os.path.join("b", "two.png")  # the name alone is ambiguous
+    panel.set_files(["/d/a/one.png", "/d/b/two.png", "/d/b/bad.png"])
     assert model.index(1, 1).data() == "…"
     panel.batch_started()
     panel.add_result({"path": "/d/a/one.png", "label": "ductal_carcinoma", "probability": 0.9,

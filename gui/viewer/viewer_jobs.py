@@ -1,0 +1,129 @@
+"""What the viewer runs on its worker threads: decode, classify, Grad-CAM, tiles, listing.
+
+Each job calls core and wraps the pixels in a QImage on the worker thread (QImage, unlike
+QPixmap, may be built off the GUI thread), so the GUI thread only swaps items in the scene.
+"""
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+from core.images import load_rgb
+from core.jobs import should_stop
+from core.overlay import colorize, map_cell_size, tile_probability_map
+
+HEATMAP_MAX_ALPHA = 0.85  # the hottest spot still lets some tissue through
+
+
+@dataclass
+class ShownImage:
+    """A decoded slide, ready to draw, with the model's answer for it when a model is loaded."""
+
+    path: str
+    array: np.ndarray = field(repr=False)
+    image: QImage = field(repr=False)
+    probabilities: dict[str, float] | None = None
+
+
+@dataclass
+class HeatmapResult:
+    path: str
+    class_name: str  # the class whose evidence it shows
+    requested: str  # what was asked for ("" = the predicted class)
+    image: QImage = field(repr=False)
+
+
+@dataclass
+class TilesResult:
+    path: str
+    result: dict = field(repr=False)  # core.predict.predict_tiles' answer
+
+
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    """(H, W, 3) uint8 -> QImage owning its pixels, in the format the raster engine draws fastest."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    height, width = rgb.shape[:2]
+    view = QImage(rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888)
+    return view.convertToFormat(QImage.Format.Format_RGB32)  # a copy: the array may go
+
+
+def rgba_to_qimage(rgba: np.ndarray) -> QImage:
+    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
+    height, width = rgba.shape[:2]
+    view = QImage(rgba.data, width, height, rgba.strides[0], QImage.Format.Format_RGBA8888)
+    return view.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+
+
+def class_probabilities(bundle, row) -> dict[str, float]:
+    return {name: float(p) for name, p in zip(bundle.classes, row)}
+
+
+def load_model_job(path: str, *, stop=None):
+    """Open a bundle, run one image through it, then exempt what is alive from the cycle GC.
+
+    With TensorFlow loaded, a full garbage collection walks millions of objects and holds
+    the GIL for 0.2-0.6 s, wherever it happens to run: the GUI froze mid-batch. Tracing
+    the model first and freezing the survivors (gc.freeze) keeps later collections small.
+    The previous model is unfrozen first so that it can still be collected.
+    """
+    from core.bundle import load_bundle
+
+    gc.unfreeze()
+    bundle = load_bundle(path)
+    size = bundle.input_size
+    bundle.predict([np.zeros((size, size, 3), dtype=np.uint8)])
+    gc.freeze()
+    return bundle
+
+
+def list_images(paths: list[str], *, stop=None) -> list[str]:
+    """Files and folders (searched recursively) -> the image files in them, sorted per folder."""
+    from core.predict import iter_image_paths
+
+    found = []
+    for path in iter_image_paths([str(p) for p in paths], recursive=True):
+        if should_stop(stop):
+            break
+        found.append(str(path))
+    return found
+
+
+def open_image(path: str, bundle=None, *, stop=None) -> ShownImage:
+    """Decode `path` (ImageError says why it cannot) and classify it if a model is given."""
+    array = load_rgb(path)
+    shown = ShownImage(path=str(path), array=array, image=rgb_to_qimage(array))
+    if bundle is not None and not should_stop(stop):
+        shown.probabilities = class_probabilities(bundle, bundle.predict([array])[0])
+    return shown
+
+
+def heatmap_job(bundle, shown: ShownImage, class_name: str = "", *, stop=None) -> HeatmapResult:
+    """Grad-CAM for `class_name` (or the predicted class) as a coloured overlay."""
+    from core.model import gradcam
+
+    index = bundle.classes.index(class_name) if class_name else None
+    if index is None:
+        probabilities = shown.probabilities or class_probabilities(bundle, bundle.predict([shown.array])[0])
+        index = bundle.classes.index(max(probabilities, key=probabilities.get))
+    heat = gradcam(bundle.model, shown.array, index)
+    rgba = colorize(heat, max_alpha=HEATMAP_MAX_ALPHA)
+    return HeatmapResult(shown.path, bundle.classes[index], class_name, rgba_to_qimage(rgba))
+
+
+def tiles_job(bundle, shown: ShownImage, *, on_progress=None, stop=None) -> TilesResult:
+    """Overlapping tiles (core's default size: half the shorter side, at least the input)."""
+    from core.predict import predict_tiles
+
+    return TilesResult(shown.path, predict_tiles(bundle, shown.array, on_progress=on_progress, stop=stop))
+
+
+def tile_map_image(tiles: dict, class_name: str, image_shape: tuple[int, int]) -> tuple[QImage, int]:
+    """The tile probabilities of one class as a coloured map, and its cell size in pixels."""
+    index = list(tiles["classes"]).index(class_name)
+    values = [float(p[index]) for p in tiles["probabilities"]]
+    cell = map_cell_size(image_shape)
+    grid = tile_probability_map(tiles["boxes"], values, image_shape, cell=cell)
+    return rgba_to_qimage(colorize(grid, min_alpha=0.35, max_alpha=0.9)), cell
