@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
 from gui.viewer.prediction_panel import pretty
 
 ERROR_COLOR, UNCERTAIN_COLOR = QColor("#b02a37"), QColor("#996d00")
-COLUMNS = ("File", "Prediction", "Probability")
+COLUMNS = ("File", "Prediction", "Prob.")
+UNCERTAIN_MARK = " ?"  # short, so the class name still fits; the tooltip says what it means
 
 
 class FileTableModel(QAbstractTableModel):
@@ -110,7 +111,7 @@ class FileTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(index.row(), index.column(), result)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{path}\n{result['error']}" if result and "error" in result else path
+            return self._tooltip(path, result)
         if role == Qt.ItemDataRole.ForegroundRole and result:
             if "error" in result:
                 return QBrush(ERROR_COLOR)
@@ -119,6 +120,16 @@ class FileTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+    def _tooltip(self, path: str, result: dict | None) -> str:
+        if result is None:
+            return path
+        if "error" in result:
+            return f"{path}\nUnreadable: {result['error']}"
+        text = f"{path}\n{pretty(str(result['label']))}: {float(result['probability']):.1%}"
+        if float(result["probability"]) < self.threshold:
+            text += f"\nUncertain (?): the top probability is below {self.threshold:.0%}."
+        return text
 
     def _display(self, row: int, column: int, result: dict | None) -> str:
         if column == 0:
@@ -129,7 +140,7 @@ class FileTableModel(QAbstractTableModel):
             return "unreadable" if column == 1 else ""
         if column == 1:
             uncertain = float(result["probability"]) < self.threshold
-            return pretty(str(result["label"])) + (" (uncertain)" if uncertain else "")
+            return pretty(str(result["label"])) + (UNCERTAIN_MARK if uncertain else "")
         return f"{float(result['probability']):.1%}"
 
 
@@ -163,9 +174,11 @@ class FileListPanel(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         metrics = self.view.fontMetrics()
-        for column, sample in ((1, "lobular carcinoma"), (2, "100.0%")):
+        for column, sample in ((1, "lobular carcinoma ?"), (2, "100.0%")):
+            width = max(metrics.horizontalAdvance(sample), metrics.horizontalAdvance(COLUMNS[column]))
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(column, metrics.horizontalAdvance(sample) + 16)
+            header.resizeSection(column, width + 18)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keep the image number visible
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
         self._status_timer = QTimer(self, singleShot=True, interval=100)
         self._status_timer.timeout.connect(self._refresh_progress)

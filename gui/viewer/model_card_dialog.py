@@ -17,6 +17,7 @@ HEADLINE_METRICS = (
 
 
 def _row(name: str, value: Any) -> str:
+    value = "—" if value is None or value == "" else value
     return f"<tr><th align='left'>{html.escape(name)}</th><td>{html.escape(str(value))}</td></tr>"
 
 
@@ -36,9 +37,9 @@ def card_html(card: Mapping[str, Any], *, name: str = "", sha256: str = "") -> s
         pretty(c) + (f" ({groups[c]})" if groups.get(c) else "") for c in card.get("classes", []))
     rows = [_row("Model", name or "(unnamed)"), _row("Classes", classes or "?"),
             _row("Input size", f"{card.get('input_size', '?')} px"),
-            _row("Created", card.get("created", "?")),
-            _row("Backbone weights", card.get("weights_source", "?")),
-            _row("Manifest hash", card.get("manifest_hash", "?"))]
+            _row("Created", str(card.get("created") or "?").replace("T", " ")),
+            _row("Backbone weights", card.get("weights_source")),
+            _row("Manifest hash", card.get("manifest_hash"))]
     metrics = card.get("metrics") or {}
     metric_rows = _metric_rows(metrics)
     if card.get("metrics_split"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
+from core.overlay import colormap_lut
 from gui.viewer.canvas_widget import SlideCanvas
 from gui.viewer.overlay_panel import OverlayPanel
 from gui.viewer.prediction_panel import pretty
@@ -72,6 +73,7 @@ class OverlayController(QObject):
         if self.shown is None or result.path != self.shown.path or result.requested != self.panel.chosen_class:
             return
         self.heatmap = result
+        self.panel.set_lut(colormap_lut())  # matplotlib is already loaded by the worker
         self.canvas.set_overlay(HEATMAP, result.image, opacity=self.panel.heatmap_opacity.value() / 100)
         self.canvas.set_overlay_visible(HEATMAP, self.panel.heatmap_check.isChecked())
         self.panel.heatmap_status.setText(
@@ -108,6 +110,7 @@ class OverlayController(QObject):
         if self.shown is None or result.path != self.shown.path:
             return
         self.tiles = result
+        self.panel.set_lut(colormap_lut())
         self._show_tile_map()
         self.tiles_ready.emit(result.result)
 

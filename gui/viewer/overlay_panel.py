@@ -1,14 +1,41 @@
 """Controls for what is laid over the slide: the Grad-CAM heatmap and the tile probability map."""
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QSlider, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget,
 )
 
 from gui.viewer.prediction_panel import pretty
+from gui.viewer.viewer_jobs import rgb_to_qimage
 
 PREDICTED = ""  # the class combo's data for "the predicted class"
+
+
+class ColorLegend(QWidget):
+    """`low [colour scale] high`, filled in once the colour map is known (after a first overlay)."""
+
+    def __init__(self, caption: str, low: str, high: str, parent=None):
+        super().__init__(parent)
+        self.scale = QLabel()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel(caption))
+        layout.addSpacing(8)
+        layout.addWidget(QLabel(low))
+        layout.addWidget(self.scale, 1)
+        layout.addWidget(QLabel(high))
+        self.hide()
+
+    def set_lut(self, lut: np.ndarray) -> None:
+        """lut: 256 x 3 uint8 colours, low to high."""
+        row = np.ascontiguousarray(np.repeat(lut[None, :, :], 12, axis=0))
+        image = rgb_to_qimage(row)
+        self.scale.setPixmap(QPixmap.fromImage(image).scaled(
+            160, 12, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        self.show()
 
 
 def _opacity_slider(value: int) -> QSlider:
@@ -48,6 +75,8 @@ class OverlayPanel(QWidget):
         form.addRow(self.heatmap_check)
         form.addRow("Class", self.class_combo)
         form.addRow("Opacity", self.heatmap_opacity)
+        self.heatmap_legend = ColorLegend("Evidence", "weak", "strong")
+        form.addRow(self.heatmap_legend)
         form.addRow(self.heatmap_status)
         self.set_classes([])
         return box
@@ -66,6 +95,8 @@ class OverlayPanel(QWidget):
         form = QFormLayout(box)
         form.addRow(self.tiles_check)
         form.addRow("Opacity", self.tiles_opacity)
+        self.tiles_legend = ColorLegend("Probability", "0%", "100%")
+        form.addRow(self.tiles_legend)
         form.addRow(self.tiles_status)
         return box
 
@@ -76,6 +107,10 @@ class OverlayPanel(QWidget):
         for name in classes:
             self.class_combo.addItem(pretty(name), name)
         self.class_combo.blockSignals(False)
+
+    def set_lut(self, lut: np.ndarray) -> None:
+        self.heatmap_legend.set_lut(lut)
+        self.tiles_legend.set_lut(lut)
 
     @property
     def chosen_class(self) -> str:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 from core.prediction_summary import DEFAULT_UNCERTAIN_THRESHOLD, PredictionSummary, summarize_prediction
 
 UNCERTAIN_STYLE = "QLabel { background: #fff3cd; color: #664d03; border: 1px solid #e0b000; padding: 4px; }"
+ERROR_STYLE = "QLabel { color: #842029; }"
 NOTICE_STYLE = "QLabel { color: #842029; font-weight: bold; }"
 BAR_TOP, BAR_OTHER = QColor("#2f6fb0"), QColor("#9bb7d4")
 
@@ -97,6 +98,9 @@ class PredictionPanel(QWidget):
         font.setBold(True)
         self.class_label.setFont(font)
         self.group_label = QLabel(wordWrap=True)
+        self.error_label = QLabel(wordWrap=True)
+        self.error_label.setStyleSheet(ERROR_STYLE)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.uncertain_label = QLabel(wordWrap=True)
         self.uncertain_label.setStyleSheet(UNCERTAIN_STYLE)
         self.bars = ProbabilityBars()
@@ -106,7 +110,8 @@ class PredictionPanel(QWidget):
         self.threshold_spin.valueChanged.connect(self._on_threshold)
         form = QFormLayout()
         form.addRow("Flag as uncertain below", self.threshold_spin)
-        for widget in (self.source_label, self.class_label, self.group_label, self.uncertain_label, self.bars):
+        for widget in (self.source_label, self.class_label, self.error_label, self.group_label,
+                       self.uncertain_label, self.bars):
             layout.addWidget(widget)
         layout.addLayout(form)
 
@@ -123,14 +128,16 @@ class PredictionPanel(QWidget):
         self.source_label.setText("")
         self.class_label.setText(message)
         self.group_label.hide()
+        self.error_label.hide()
         self.uncertain_label.hide()
         self.bars.set_items(())
         self.bars.hide()
 
     def show_error(self, source: str, message: str) -> None:
-        self.clear(message)
+        self.clear("Could not classify this image.")
         self.source_label.setText(source)
-        self.class_label.setText(f"Could not classify this image: {message}")
+        self.error_label.setText(message)
+        self.error_label.show()
 
     def show_prediction(self, source: str, probabilities: Mapping[str, float],
                         groups: Mapping[str, str | None] | None = None) -> None:
@@ -150,6 +157,7 @@ class PredictionPanel(QWidget):
             self.show_error(self.source_label.text(), str(exc))
             return
         self.summary = summary
+        self.error_label.hide()
         self.class_label.setText(f"{pretty(summary.label)}: {summary.probability:.1%}")
         self.bars.set_items(summary.ranked)
         self.bars.show()

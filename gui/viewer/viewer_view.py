@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QThreadPool, Qt, Slot
+from PySide6.QtCore import QThreadPool, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog, QLabel, QMessageBox, QScrollArea, QSplitter, QToolBar, QToolButton, QVBoxLayout,
@@ -29,10 +29,13 @@ from gui.worker import FunctionWorker, GeneratorWorker, TaskSlot
 
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
 THRESHOLD_KEY = "viewer/uncertain_threshold"
+DROP_HINT = "Drop slide images or a folder here, or use Open images / Classify folder."
 
 
 class ViewerView(QWidget):
     """View a slide or a folder of slides with the current model's predictions."""
+
+    status_message = Signal(str)  # the main window shows it in its status bar
 
     def __init__(self, state, parent=None):
         super().__init__(parent)
@@ -52,6 +55,7 @@ class ViewerView(QWidget):
     # -- layout --------------------------------------------------------------------------
     def _build(self) -> None:
         self.canvas = SlideCanvas()
+        self.canvas.placeholder = DROP_HINT
         self.file_panel = FileListPanel()
         self.file_panel.current_changed.connect(self._show_path)
         self.file_panel.cancel_requested.connect(self.batch_task.cancel)
@@ -73,7 +77,7 @@ class ViewerView(QWidget):
         for widget, stretch in ((self.file_panel, 0), (self.canvas, 1), (scroll, 0)):
             self.splitter.addWidget(widget)
             self.splitter.setStretchFactor(self.splitter.count() - 1, stretch)
-        self.splitter.setSizes([280, 700, 340])
+        self.splitter.setSizes([380, 760, 360])
         self.notice_label = QLabel(RESEARCH_NOTICE, alignment=Qt.AlignmentFlag.AlignCenter)
         self.notice_label.setStyleSheet(NOTICE_STYLE)
         layout = QVBoxLayout(self)
@@ -201,6 +205,7 @@ class ViewerView(QWidget):
         self.model_button.setToolTip(str(exc))
         self.overlays.set_bundle(None)
         self.prediction_panel.clear(f"The model could not be loaded: {exc}")
+        self.status_message.emit(f"The model could not be loaded: {exc}")
 
     def show_model_card(self) -> ModelCardDialog | None:
         if self.bundle is None:
@@ -256,6 +261,7 @@ class ViewerView(QWidget):
             QMessageBox.warning(self, "Export failed", f"Could not write {path}: {exc}")
             return
         self.file_panel.status_label.setText(f"Saved {path}")
+        self.status_message.emit(f"Predictions saved to {path}")
 
     # -- the image on screen -------------------------------------------------------------
     def _show_path(self, path: str) -> None:
@@ -273,6 +279,7 @@ class ViewerView(QWidget):
         if shown.path != self.file_panel.current_path:
             return  # the user has moved on
         self.shown = shown
+        self.canvas.placeholder = DROP_HINT
         self.canvas.set_image(shown.image)
         self._show_prediction()
         self.overlays.set_image(shown)
@@ -280,6 +287,7 @@ class ViewerView(QWidget):
     def _on_open_failed(self, path: str, exc: Exception) -> None:
         if path != self.file_panel.current_path:
             return
+        self.canvas.placeholder = f"{Path(path).name} could not be opened (see the reason on the right)."
         self.canvas.set_image(None)
         self.prediction_panel.show_error(Path(path).name, str(exc))
 

@@ -128,7 +128,8 @@ def test_file_list_marks_results_errors_and_uncertain(qtbot):
     panel.add_result({"path": "/d/b/bad.png", "error": "Cannot open bad.png: the file is empty"})
     model.set_threshold(0.5)
     assert model.index(0, 1).data() == "ductal carcinoma" and model.index(0, 2).data() == "90.0%"
-    assert model.index(1, 1).data() == "adenosis (uncertain)"
+    assert model.index(1, 1).data() == "adenosis ?"
+    assert "Uncertain" in model.index(1, 1).data(Qt.ItemDataRole.ToolTipRole)
     assert model.index(2, 1).data() == "unreadable"
     assert "empty" in model.index(2, 0).data(Qt.ItemDataRole.ToolTipRole)
     panel.batch_ended("finished")
