@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -46,7 +47,7 @@ def cli_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli")
     make_manifest(tmp / "data", images_per_patient=3)
     save_config(CONFIG, tmp / "config.json")
-    env = {"HISTOCLASS_CACHE_DIR": str(tmp / "cache"), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}
+    env = {**os.environ, "HISTOCLASS_CACHE_DIR": str(tmp / "cache"), "TF_CPP_MIN_LOG_LEVEL": "3"}
     args = ["train", "--manifest", str(tmp / "data" / "manifest.json"), "--config", str(tmp / "config.json"),
             "--out", str(tmp / "run"), "--json"]
     proc = subprocess.Popen([sys.executable, "-c", TWO_CPUS, *args], cwd=REPO, env=env, text=True,
