@@ -20,24 +20,37 @@ ANIMATION_MS = 160
 
 
 class ImageItem(QGraphicsItem):
-    """Draws a QImage, only the exposed part of it; smooth or blocky when scaled."""
+    """Draws a QImage, only the exposed part, from the pyramid level that suits the zoom."""
 
-    def __init__(self, image: QImage, *, smooth: bool = True, parent: QGraphicsItem | None = None):
+    def __init__(self, image: QImage, *, smooth: bool = True, levels: list[QImage] | None = None,
+                 owner: object = None, parent: QGraphicsItem | None = None):
         super().__init__(parent)
         self.image = image
+        self.levels = levels or [image]  # the image, then halves of it (see viewer_jobs)
+        self.owner = owner  # whatever holds the pixel buffers the images wrap, kept alive here
         self.smooth = smooth
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
         return QRectF(0, 0, self.image.width(), self.image.height())
 
+    def level_for(self, scale: float) -> int:
+        """The coarsest level that still has at least one pixel per screen pixel."""
+        if scale <= 0 or len(self.levels) == 1:
+            return 0
+        return max(0, min(len(self.levels) - 1, int(math.floor(math.log2(1.0 / scale)))))
+
     def paint(self, painter: QPainter, option, widget=None) -> None:
         exposed = option.exposedRect.intersected(self.boundingRect())
         if exposed.isEmpty():
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth)
-        source = exposed.toAlignedRect()
-        painter.drawImage(QRectF(source), self.image, QRectF(source))
+        level = self.level_for(painter.worldTransform().m11())
+        factor = 2 ** level
+        target = QRectF(exposed.toAlignedRect())
+        source = QRectF(target.x() / factor, target.y() / factor, target.width() / factor,
+                        target.height() / factor)
+        painter.drawImage(target, self.levels[level], source)
 
 
 class SlideCanvas(QGraphicsView):
@@ -67,8 +80,15 @@ class SlideCanvas(QGraphicsView):
         self._animation.valueChanged.connect(self._apply_animated_zoom)
 
     # -- content -------------------------------------------------------------------------
-    def set_image(self, image: QImage | None) -> None:
-        """Show a new slide (or nothing); overlays belong to the old one and are removed."""
+    def set_image(self, image: QImage | None, levels: list[QImage] | None = None,
+                  owner: object = None) -> None:
+        """Show a new slide (or nothing); overlays belong to the old one and are removed.
+
+        `levels`: the image then halves of it, built off the GUI thread, so that a large
+        slide zoomed out paints from a level near the screen's scale (painting an
+        8000x6000 slide from full resolution takes a third of a second per repaint).
+        `owner`: the object that holds the buffers the images wrap, if they do not own them.
+        """
         self._animation.stop()
         self.scene().clear()
         self._overlays.clear()
@@ -77,7 +97,8 @@ class SlideCanvas(QGraphicsView):
             self.scene().setSceneRect(QRectF())
             self.viewport().update()
             return
-        self._image_item = ImageItem(image)
+        self._image_item = ImageItem(image, levels=levels, owner=owner)
+        self._image_item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape, True)
         self.scene().addItem(self._image_item)
         self.scene().setSceneRect(self._image_item.boundingRect())
         self.fit()
@@ -100,11 +121,11 @@ class SlideCanvas(QGraphicsView):
             self.scene().removeItem(old)
         if image is None or image.isNull() or self._image_item is None:
             return
-        item = ImageItem(image, smooth=smooth)
+        # A child of the slide, which clips it: a coarse map's last cell may overshoot the edge.
+        item = ImageItem(image, smooth=smooth, parent=self._image_item)
         item.setScale(scale)
         item.setOpacity(opacity)
         item.setZValue(1 + len(self._overlays))
-        self.scene().addItem(item)
         self._overlays[name] = item
 
     def overlay(self, name: str) -> ImageItem | None:

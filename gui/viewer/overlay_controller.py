@@ -74,7 +74,8 @@ class OverlayController(QObject):
             return
         self.heatmap = result
         self.panel.set_lut(colormap_lut())  # matplotlib is already loaded by the worker
-        self.canvas.set_overlay(HEATMAP, result.image, opacity=self.panel.heatmap_opacity.value() / 100)
+        self.canvas.set_overlay(HEATMAP, result.image, scale=result.scale,
+                                opacity=self.panel.heatmap_opacity.value() / 100)
         self.canvas.set_overlay_visible(HEATMAP, self.panel.heatmap_check.isChecked())
         self.panel.heatmap_status.setText(
             f"Grad-CAM for “{pretty(result.class_name)}”: warm colours mark the regions that "

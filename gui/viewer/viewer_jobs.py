@@ -26,6 +26,8 @@ class ShownImage:
     array: np.ndarray = field(repr=False)
     image: QImage = field(repr=False)
     probabilities: dict[str, float] | None = None
+    levels: list[QImage] = field(default_factory=list, repr=False)  # image, then halves of it
+    buffers: list[np.ndarray] = field(default_factory=list, repr=False)  # what the QImages wrap
 
 
 @dataclass
@@ -34,6 +36,7 @@ class HeatmapResult:
     class_name: str  # the class whose evidence it shows
     requested: str  # what was asked for ("" = the predicted class)
     image: QImage = field(repr=False)
+    scale: int = 1  # image pixels per overlay pixel
 
 
 @dataclass
@@ -48,6 +51,28 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
     height, width = rgb.shape[:2]
     view = QImage(rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888)
     return view.convertToFormat(QImage.Format.Format_RGB32)  # a copy: the array may go
+
+
+def wrap_rgb(rgb: np.ndarray) -> QImage:
+    """A QImage over the array's own pixels (no copy): the caller keeps the array alive.
+
+    No conversion happens here on purpose: PySide holds the GIL through QImage
+    conversions and scaling, so converting a large slide on the worker froze the GUI.
+    """
+    height, width = rgb.shape[:2]
+    return QImage(rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888)
+
+
+def pyramid_arrays(rgb: np.ndarray, smallest: int = 1024) -> list[np.ndarray]:
+    """Halves of the image (Pillow's reduce, which releases the GIL) down to `smallest` px."""
+    from PIL import Image
+
+    levels: list[np.ndarray] = []
+    current = rgb
+    while max(current.shape[:2]) > smallest:
+        current = np.asarray(Image.fromarray(current).reduce(2))
+        levels.append(current)
+    return levels
 
 
 def rgba_to_qimage(rgba: np.ndarray) -> QImage:
@@ -93,8 +118,10 @@ def list_images(paths: list[str], *, stop=None) -> list[str]:
 
 def open_image(path: str, bundle=None, *, stop=None) -> ShownImage:
     """Decode `path` (ImageError says why it cannot) and classify it if a model is given."""
-    array = load_rgb(path)
-    shown = ShownImage(path=str(path), array=array, image=rgb_to_qimage(array))
+    array = np.ascontiguousarray(load_rgb(path))
+    buffers = [array, *pyramid_arrays(array)]
+    levels = [wrap_rgb(buffer) for buffer in buffers]
+    shown = ShownImage(path=str(path), array=array, image=levels[0], levels=levels, buffers=buffers)
     if bundle is not None and not should_stop(stop):
         shown.probabilities = class_probabilities(bundle, bundle.predict([array])[0])
     return shown
@@ -109,8 +136,11 @@ def heatmap_job(bundle, shown: ShownImage, class_name: str = "", *, stop=None) -
         probabilities = shown.probabilities or class_probabilities(bundle, bundle.predict([shown.array])[0])
         index = bundle.classes.index(max(probabilities, key=probabilities.get))
     heat = gradcam(bundle.model, shown.array, index)
-    rgba = colorize(heat, max_alpha=HEATMAP_MAX_ALPHA)
-    return HeatmapResult(shown.path, bundle.classes[index], class_name, rgba_to_qimage(rgba))
+    # The map is smooth (upsampled from the last conv block), so ~1000 px carry all of it;
+    # colouring a full-size 8000x6000 map would hold the GIL long enough to freeze the GUI.
+    step = map_cell_size(heat.shape, max_cells=1024)
+    rgba = colorize(heat[::step, ::step], max_alpha=HEATMAP_MAX_ALPHA)
+    return HeatmapResult(shown.path, bundle.classes[index], class_name, rgba_to_qimage(rgba), step)
 
 
 def tiles_job(bundle, shown: ShownImage, *, on_progress=None, stop=None) -> TilesResult:

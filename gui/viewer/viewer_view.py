@@ -280,7 +280,7 @@ class ViewerView(QWidget):
             return  # the user has moved on
         self.shown = shown
         self.canvas.placeholder = DROP_HINT
-        self.canvas.set_image(shown.image)
+        self.canvas.set_image(shown.image, shown.levels, owner=shown)
         self._show_prediction()
         self.overlays.set_image(shown)
 

@@ -149,3 +149,20 @@ def test_model_card_lists_classes_groups_metrics_and_hash():
                      "Balanced accuracy", "ab" * 32):
         assert expected in text
     assert "No test metrics" in card_html({"classes": ["a", "b"], "input_size": 64})
+
+
+def test_large_images_paint_from_a_pyramid_level_near_the_zoom():
+    from gui.viewer.canvas_widget import ImageItem
+    from gui.viewer.viewer_jobs import pyramid_arrays, wrap_rgb
+
+    rgb = np.zeros((3000, 4000, 3), dtype=np.uint8)
+    rgb[:1500, :2000] = 200  # top-left quarter bright: survives every halving
+    buffers = [rgb, *pyramid_arrays(rgb, smallest=1024)]
+    assert [b.shape[:2] for b in buffers] == [(3000, 4000), (1500, 2000), (750, 1000)]
+    levels = [wrap_rgb(b) for b in buffers]
+    assert levels[2].pixelColor(10, 10).red() == 200 and levels[2].pixelColor(900, 700).red() == 0
+    item = ImageItem(levels[0], levels=levels, owner=buffers)
+    assert item.level_for(1.0) == 0 and item.level_for(2.0) == 0
+    assert item.level_for(0.6) == 0  # a coarser level would show fewer pixels than the screen has
+    assert item.level_for(0.5) == 1 and item.level_for(0.3) == 1
+    assert item.level_for(0.1) == 2  # never past the smallest level
