@@ -97,21 +97,23 @@ class ViewerView(QWidget):
         return action
 
     def _build_toolbar(self) -> QToolBar:
+        # Ctrl+O, Ctrl+Shift+O, Ctrl+L and Ctrl+1..3 belong to the main window's menus.
         bar = QToolBar()
-        self._action(bar, "Open images…", self.open_dialog, QKeySequence.StandardKey.Open,
-                     "Open one or more slide images (PNG, JPEG, TIFF, BMP)")
-        self._action(bar, "Classify folder…", self.open_folder_dialog, "Ctrl+Shift+O",
-                     "Classify every image in a folder and its subfolders")
+        self._action(bar, "Open images…", self.open_dialog, "Ctrl+I",
+                     "Open one or more slide images: PNG, JPEG, TIFF, BMP (Ctrl+I)")
+        self._action(bar, "Classify folder…", self.open_folder_dialog, "Ctrl+Shift+F",
+                     "Classify every image in a folder and its subfolders (Ctrl+Shift+F)")
         bar.addSeparator()
-        self._action(bar, "−", self.canvas.zoom_out, QKeySequence.StandardKey.ZoomOut, "Zoom out")
+        self._action(bar, "−", self.canvas.zoom_out, QKeySequence.StandardKey.ZoomOut, "Zoom out (Ctrl+-)")
         self.zoom_label = QLabel("–")
         self.zoom_label.setMinimumWidth(52)
         self.zoom_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.zoom_label.setToolTip("Zoom: 100% shows one image pixel per screen pixel")
         bar.addWidget(self.zoom_label)
-        self._action(bar, "+", self.canvas.zoom_in, QKeySequence.StandardKey.ZoomIn, "Zoom in")
-        self._action(bar, "Fit", self.canvas.fit, "Ctrl+0", "Fit the whole image in the window")
-        self._action(bar, "1:1", self.canvas.actual_size, "Ctrl+1", "One image pixel per screen pixel")
+        self._action(bar, "+", self.canvas.zoom_in, QKeySequence.StandardKey.ZoomIn, "Zoom in (Ctrl++)")
+        self._action(bar, "Fit", self.canvas.fit, "Ctrl+0", "Fit the whole image in the window (Ctrl+0)")
+        self._action(bar, "1:1", self.canvas.actual_size, "Ctrl+Alt+0",
+                     "One image pixel per screen pixel (Ctrl+Alt+0)")
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z:.0%}"))
         bar.addSeparator()
         self.model_button = QToolButton(text="No model loaded")
