@@ -166,3 +166,15 @@ def test_large_images_paint_from_a_pyramid_level_near_the_zoom():
     assert item.level_for(0.6) == 0  # a coarser level would show fewer pixels than the screen has
     assert item.level_for(0.5) == 1 and item.level_for(0.3) == 1
     assert item.level_for(0.1) == 2  # never past the smallest level
+
+
+def test_trackpad_pinch_zooms_about_the_fingers(canvas):
+    from PySide6.QtGui import QNativeGestureEvent, QPointingDevice
+
+    before = canvas.zoom
+    at = QPointF(canvas.viewport().rect().center())
+    event = QNativeGestureEvent(Qt.NativeGestureType.ZoomNativeGesture, QPointingDevice.primaryPointingDevice(),
+                                2, at, at, QPointF(canvas.viewport().mapToGlobal(at.toPoint())), 0.5,
+                                QPointF(0, 0))
+    assert canvas.viewportEvent(event)
+    assert canvas.zoom == pytest.approx(before * 1.5)
