@@ -42,6 +42,7 @@ class CurvesWidget(QWidget):
         self._background = None
         self._boundary_artists: list[Any] = []
         self.draw_count = 0  # full draws and blitted updates, for tests
+        self.full_draw_count = 0  # full (slow) draws only
         self.planned_epochs = 1
         self._setup_axes()
         self.canvas.mpl_connect("draw_event", self._on_full_draw)
@@ -209,3 +210,4 @@ class CurvesWidget(QWidget):
         self._update_artists()
         self._draw_animated()
         self.draw_count += 1
+        self.full_draw_count += 1
