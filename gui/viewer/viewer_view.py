@@ -105,7 +105,7 @@ class ViewerView(QWidget):
                      "Classify every image in a folder and its subfolders (Ctrl+Shift+F)")
         bar.addSeparator()
         self._action(bar, "−", self.canvas.zoom_out, QKeySequence.StandardKey.ZoomOut, "Zoom out (Ctrl+-)")
-        self.zoom_label = QLabel("–")
+        self.zoom_label = QLabel("")
         self.zoom_label.setMinimumWidth(52)
         self.zoom_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.zoom_label.setToolTip("Zoom: 100% shows one image pixel per screen pixel")
