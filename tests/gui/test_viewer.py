@@ -212,10 +212,15 @@ def _make_batch_folder(root: Path, files: list[Path]) -> Path:
 
 def test_folder_batch_exports_csv_and_lists_unreadable_files(qtbot, view, breakhis_files, tmp_path, cli_predictions):
     folder = _make_batch_folder(tmp_path / "slides", breakhis_files[:8])
+    for suffix in (".jpg", ".bmp"):  # the same slide in the other formats a lab may have
+        Image.open(breakhis_files[9]).convert("RGB").save(folder / "case2" / f"converted{suffix}")
     view.open_images([str(folder)])
     _wait_batch(qtbot, view)
     model = view.file_panel.model
-    assert model.rowCount() == 10 and model.error_count == 2
+    assert model.rowCount() == 12 and model.error_count == 2
+    for name in ("converted.jpg", "converted.bmp"):
+        row = model.result(str(folder / "case2" / name))
+        assert row["label"] in view.bundle.classes and 0 < row["probability"] <= 1
     assert "2 unreadable" in view.file_panel.status_label.text()
     out = view.export_csv(tmp_path / "predictions.csv")
     with open(out, newline="") as handle:

@@ -178,3 +178,16 @@ def test_trackpad_pinch_zooms_about_the_fingers(canvas):
                                 QPointF(0, 0))
     assert canvas.viewportEvent(event)
     assert canvas.zoom == pytest.approx(before * 1.5)
+
+
+def test_dragging_pans_a_zoomed_slide(canvas, qtbot):
+    canvas.zoom_to(3.0)
+    bar = canvas.horizontalScrollBar()
+    start = bar.value()
+    viewport = canvas.viewport()
+    centre = viewport.rect().center()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=centre)
+    qtbot.mouseMove(viewport, QPoint(centre.x() - 60, centre.y()))
+    qtbot.mouseMove(viewport, QPoint(centre.x() - 120, centre.y()))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=QPoint(centre.x() - 120, centre.y()))
+    assert bar.value() > start  # dragged left: the view moved right over the slide
