@@ -12,7 +12,7 @@ from gui.viewer.canvas_widget import SlideCanvas
 from gui.viewer.overlay_panel import OverlayPanel
 from gui.viewer.prediction_panel import pretty
 from gui.viewer.viewer_jobs import (
-    HeatmapResult, ShownImage, TilesResult, heatmap_job, tile_map_image, tiles_job,
+    HeatmapResult, ShownImage, TilesResult, heatmap_job, in_background, tile_map_image, tiles_job,
 )
 from gui.worker import FunctionWorker, TaskSlot
 
@@ -64,7 +64,7 @@ class OverlayController(QObject):
             self.canvas.set_overlay_visible(HEATMAP, True)
             return
         self.panel.heatmap_status.setText("Computing the heatmap…")
-        worker = FunctionWorker(heatmap_job, self.bundle, self.shown, wanted)
+        worker = FunctionWorker(in_background(heatmap_job), self.bundle, self.shown, wanted)
         worker.signals.finished.connect(self._on_heatmap)
         worker.signals.failed.connect(self._on_heatmap_failed)
         self.heatmap_task.start(worker, self.pool)
@@ -102,7 +102,7 @@ class OverlayController(QObject):
                 f"({size} px): the whole image is one tile.")
             return
         self.panel.tiles_status.setText("Classifying tiles…")
-        worker = FunctionWorker(tiles_job, self.bundle, self.shown)
+        worker = FunctionWorker(in_background(tiles_job), self.bundle, self.shown)
         worker.signals.finished.connect(self._on_tiles)
         worker.signals.failed.connect(self._on_tiles_failed)
         self.tiles_task.start(worker, self.pool)

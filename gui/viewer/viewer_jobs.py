@@ -5,7 +5,11 @@ QPixmap, may be built off the GUI thread), so the GUI thread only swaps items in
 """
 from __future__ import annotations
 
+import functools
 import gc
+import os
+import sys
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,6 +47,35 @@ class HeatmapResult:
 class TilesResult:
     path: str
     result: dict = field(repr=False)  # core.predict.predict_tiles' answer
+
+
+BACKGROUND_NICENESS = 5  # CPU priority of viewer jobs below the GUI thread (Linux)
+
+
+def in_background(fn):
+    """`fn`, run at a lower CPU priority than the GUI thread (threads it starts inherit it).
+
+    On a busy machine the scheduler then lets the GUI thread run first, so a batch or a
+    large decode does not make the window stutter. Linux only (a thread's nice value);
+    elsewhere a no-op. Each job runs on its own thread (gui.worker), so nothing to restore.
+    """
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        if sys.platform.startswith("linux"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+            except OSError:
+                pass
+        return fn(*args, **kwargs)
+
+    return run
+
+
+def prediction_fields(probabilities: dict[str, float]) -> dict:
+    """label/probability/probabilities, as core.predict.predict_paths gives them."""
+    label = max(probabilities, key=probabilities.get)
+    return {"label": label, "probability": float(probabilities[label]),
+            "probabilities": dict(probabilities)}
 
 
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:

@@ -24,7 +24,9 @@ from gui.viewer.model_card_dialog import ModelCardDialog
 from gui.viewer.overlay_controller import OverlayController
 from gui.viewer.overlay_panel import OverlayPanel
 from gui.viewer.prediction_panel import NOTICE_STYLE, PredictionPanel
-from gui.viewer.viewer_jobs import ShownImage, list_images, load_model_job, open_image
+from gui.viewer.viewer_jobs import (
+    ShownImage, in_background, list_images, load_model_job, open_image, prediction_fields,
+)
 from gui.worker import FunctionWorker, GeneratorWorker, TaskSlot
 
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
@@ -183,7 +185,7 @@ class ViewerView(QWidget):
             self._set_bundle(None)
             return
         self.model_button.setText("Loading model…")
-        worker = FunctionWorker(load_model_job, path)
+        worker = FunctionWorker(in_background(load_model_job), path)
         worker.signals.finished.connect(self._set_bundle)
         worker.signals.failed.connect(self._on_model_failed)
         self.model_task.start(worker, self.pool)
@@ -195,10 +197,10 @@ class ViewerView(QWidget):
         paths = self.file_panel.model.paths
         if paths:  # earlier predictions came from another model
             current = self.file_panel.current_path
+            self.shown = None  # reopened (and reclassified) when the row is selected again
             self.file_panel.set_files(paths)
             if current:
                 self.file_panel.select_path(current)
-                self._show_path(current)
             self.start_batch()
 
     def _on_model_failed(self, exc: Exception) -> None:
@@ -231,7 +233,9 @@ class ViewerView(QWidget):
             self.file_panel.status_label.setText(
                 f"{len(paths)} image(s) open. Load a model to classify them.")
             return
-        worker = GeneratorWorker(predict_paths, self.bundle, paths)
+        if len(paths) == 1:
+            return  # the job that opens the image classifies it too; no second decode
+        worker = GeneratorWorker(in_background(predict_paths), self.bundle, paths)
         worker.signals.item.connect(self._on_batch_item)
         worker.signals.finished.connect(lambda _r: self.file_panel.batch_ended("finished"))
         worker.signals.cancelled.connect(lambda _r: self.file_panel.batch_ended("cancelled"))
@@ -272,7 +276,7 @@ class ViewerView(QWidget):
         self.shown = None
         self.overlays.set_image(None)
         self.prediction_panel.clear("Opening…")
-        worker = FunctionWorker(open_image, path, self.bundle)
+        worker = FunctionWorker(in_background(open_image), path, self.bundle)
         worker.signals.finished.connect(self._on_opened)
         worker.signals.failed.connect(lambda exc, p=path: self._on_open_failed(p, exc))
         self.image_task.start(worker, self.pool)
@@ -283,8 +287,17 @@ class ViewerView(QWidget):
         self.shown = shown
         self.canvas.placeholder = DROP_HINT
         self.canvas.set_image(shown.image, shown.levels, owner=shown)
+        if shown.probabilities is not None:
+            self._record_single({"path": shown.path, **prediction_fields(shown.probabilities)})
         self._show_prediction()
         self.overlays.set_image(shown)
+
+    def _record_single(self, row: dict) -> None:
+        """With one file open there is no batch: its row comes from the image's own job."""
+        model = self.file_panel.model
+        if model.rowCount() == 1 and model.result(row["path"]) is None:
+            self.file_panel.add_result(row)
+            self.file_panel.batch_ended("finished")
 
     def _on_open_failed(self, path: str, exc: Exception) -> None:
         if path != self.file_panel.current_path:
@@ -292,6 +305,8 @@ class ViewerView(QWidget):
         self.canvas.placeholder = f"{Path(path).name} could not be opened (see the reason on the right)."
         self.canvas.set_image(None)
         self.prediction_panel.show_error(Path(path).name, str(exc))
+        if self.bundle is not None:
+            self._record_single({"path": path, "error": str(exc)})
 
     def _show_prediction(self) -> None:
         """Prefer the batch's row (the same path as `histoclass predict`), else the image's own."""

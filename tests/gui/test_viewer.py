@@ -104,10 +104,14 @@ def view(qtbot, app_state, bundle_path):
 
 
 def _wait_batch(qtbot, view) -> None:
-    qtbot.waitUntil(lambda: not view.batch_task.busy and view.file_panel.model.rowCount() > 0,
-                    timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: view.file_panel.model.done_count == view.file_panel.model.rowCount(),
-                    timeout=WAIT_MS)
+    """Until the batch has ended as the user sees it: every row filled, Cancel greyed out."""
+    panel = view.file_panel
+
+    def ended() -> bool:
+        rows = panel.model.rowCount()
+        return rows > 0 and panel.model.done_count == rows and not panel.cancel_button.isEnabled()
+
+    qtbot.waitUntil(ended, timeout=WAIT_MS)
 
 
 def _wait_shown(qtbot, view, path) -> None:

@@ -1,7 +1,9 @@
 """The viewer's parts on their own: canvas zoom/pan, prediction panel, file list, model card."""
 from __future__ import annotations
 
+import inspect
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -191,3 +193,24 @@ def test_dragging_pans_a_zoomed_slide(canvas, qtbot):
     qtbot.mouseMove(viewport, QPoint(centre.x() - 120, centre.y()))
     qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=QPoint(centre.x() - 120, centre.y()))
     assert bar.value() > start  # dragged left: the view moved right over the slide
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread nice values are Linux only")
+def test_viewer_jobs_run_below_the_gui_threads_priority():
+    import threading
+
+    from gui.viewer.viewer_jobs import BACKGROUND_NICENESS, in_background
+
+    def job(x, *, stop=None):
+        """docstring kept"""
+        return x, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    wrapped = in_background(job)
+    assert wrapped.__doc__ == "docstring kept" and "stop" in inspect.signature(wrapped).parameters
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(out=wrapped(7)))
+    thread.start()
+    thread.join()
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    assert result["out"] == (7, max(base, BACKGROUND_NICENESS))
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base  # the caller is untouched
