@@ -58,8 +58,9 @@ def resolve_weights(setting: str) -> WeightsResolution:
     path; if it does not exist the usual places are still tried, and the message says so.
     """
     if setting == "none":
-        return WeightsResolution(None, "none", [], "Pretrained weights switched off in the "
-                                 "configuration: " + NO_WEIGHTS_MESSAGE)
+        return WeightsResolution(None, "none", [], "Pretrained weights are switched off in the "
+                                 "configuration, so training starts from random initialisation "
+                                 "and accuracy will be much lower.")
     searched: list[tuple[Path, bool]] = []
     note = ""
     if setting != "imagenet":
