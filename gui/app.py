@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from core import __version__
 from gui.state import AppState
-from gui.worker import shutdown_workers
+from gui.worker import shutdown_workers, tensorflow_import_finished, tensorflow_import_started
 
 ORGANIZATION = "HistoClass"
 APP_NAME = "HistoClass"
@@ -73,6 +73,7 @@ class TensorFlowLoader(QObject):
 
     def start(self) -> "TensorFlowLoader":
         _loaders.add(self)
+        tensorflow_import_started()  # TensorFlow jobs wait until this import is done
         self.thread.start()
         return self
 
@@ -84,8 +85,10 @@ class TensorFlowLoader(QObject):
         try:
             versions = self._importer()
         except Exception as exc:  # noqa: BLE001 - reported to the user in words
+            tensorflow_import_finished()
             self.failed.emit(exc)
         else:
+            tensorflow_import_finished()
             self.loaded.emit(versions)
 
 

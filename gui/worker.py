@@ -1,7 +1,7 @@
 """One thin worker for every long job: run a core function on a thread, relay its callbacks.
 
 A core job is a plain function `fn(..., on_progress=callback, stop=flag)` (see core/jobs.py).
-`FunctionWorker` runs it on the global QThreadPool and turns the callback into a Qt signal;
+`FunctionWorker` runs it on its own thread and turns the callback into a Qt signal;
 `GeneratorWorker` does the same for a job that yields results one by one and checks for
 cancel between items. Neither carries ML logic (modelled on superqt's `_qthreading.py`).
 
@@ -15,12 +15,26 @@ import threading
 import time
 from typing import Any, Callable, Iterable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 # Events that may arrive hundreds of times a second; others (stage, epoch...) always pass.
 HIGH_FREQUENCY_EVENTS = frozenset({"batch", "scan", "decode", "predict", "thumbnail", "tile"})
 
-_running: set["_Worker"] = set()  # keeps Python wrappers alive while the pool runs them
+_running: set["_Worker"] = set()  # every job still running, for shutdown
+
+# Closed while the start-up import of TensorFlow runs (gui.app): two threads importing
+# TensorFlow/Keras at once can deadlock in the import system and hand one of them a
+# half-initialised module. Jobs that need TensorFlow wait here, on their own thread.
+_tensorflow_idle = threading.Event()
+_tensorflow_idle.set()
+
+
+def tensorflow_import_started() -> None:
+    _tensorflow_idle.clear()
+
+
+def tensorflow_import_finished() -> None:
+    _tensorflow_idle.set()
 
 
 class WorkerSignals(QObject):
@@ -30,23 +44,41 @@ class WorkerSignals(QObject):
     finished = Signal(object)  # the job's return value (or the list of yielded items)
     failed = Signal(object)  # the exception object; its message is for the user
     cancelled = Signal(object)  # whatever the job returned after being stopped (may be None)
+    released = Signal()  # internal: the last signal; its slot lets the worker be collected
 
 
-class _Worker(QRunnable):
-    def __init__(self, fn: Callable[..., Any], *args: Any, throttle_s: float = 0.05, **kwargs: Any):
-        super().__init__()
-        self.setAutoDelete(False)
+class _Worker:
+    """A job on its own Python thread.
+
+    Plain Python threads rather than a QThreadPool: a pool holds as many threads as cores
+    (two here), so a long job (training, a folder batch) and one more would queue every
+    other view's work behind them; and TensorFlow's pybind11 layer remembers one Python
+    thread state per OS thread, which PySide renews for each job on a reused pool thread,
+    so a later TensorFlow call there deadlocked the app (seen: Grad-CAM after a predict).
+
+    `needs_tensorflow=False` marks a job that never touches TensorFlow (scans, thumbnails,
+    manifests), so it need not wait for the start-up import.
+    """
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, throttle_s: float = 0.05,
+                 needs_tensorflow: bool = True, **kwargs: Any):
         self.signals = WorkerSignals()
+        self._needs_tensorflow = needs_tensorflow
         self._fn, self._args, self._kwargs = fn, args, kwargs
         self._stop = threading.Event()
         self._throttle_s = throttle_s
         self._last_emit = 0.0
         self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="histoclass-worker", daemon=True)
+        # Queued signals from a deleted sender are dropped, so the worker (which owns its
+        # signals object) stays referenced until its last signal has reached the GUI thread,
+        # even when the caller kept no reference ("fire and forget").
+        self.signals.released.connect(self._release)
 
     # -- called from the GUI thread -------------------------------------------------------
-    def start(self, pool: QThreadPool | None = None) -> "_Worker":
+    def start(self) -> "_Worker":
         _running.add(self)
-        (pool or QThreadPool.globalInstance()).start(self)
+        self._thread.start()
         return self
 
     def cancel(self) -> None:
@@ -84,18 +116,10 @@ class _Worker(QRunnable):
                 kwargs.setdefault(name, value)
         return kwargs
 
-    def run(self) -> None:
-        # The job runs on a thread Python created, with the pool thread waiting for it.
-        # TensorFlow's pybind11 layer remembers a Python thread state per OS thread, while
-        # PySide makes a new one for each job on a reused pool thread; a later TensorFlow
-        # call on that thread then waits for the GIL under the stale state and the whole
-        # app deadlocks (seen: Grad-CAM after a predict, on the same pool thread).
-        thread = threading.Thread(target=self._run, name="histoclass-worker", daemon=True)
-        thread.start()
-        thread.join()
-
     def _run(self) -> None:
         try:
+            if self._needs_tensorflow:
+                _tensorflow_idle.wait()
             self._emit(self.signals.started)
             try:
                 result = self._execute()
@@ -108,7 +132,10 @@ class _Worker(QRunnable):
                 self._emit(self.signals.finished, result)
         finally:
             self._done.set()
-            _running.discard(self)
+            self._emit(self.signals.released)
+
+    def _release(self) -> None:
+        _running.discard(self)
 
     @staticmethod
     def _emit(signal, *args: Any) -> None:
@@ -145,12 +172,14 @@ class GeneratorWorker(_Worker):
         return items
 
 
-def shutdown_workers(timeout_s: float = 10.0, pool: QThreadPool | None = None) -> bool:
-    """Cancel every running job and wait for the pool (at quit: no Python may run on a pool
-    thread while the interpreter shuts down). True if all ended within the timeout."""
-    for worker in list(_running):
+def shutdown_workers(timeout_s: float = 10.0) -> bool:
+    """Cancel every running job and wait for it (at quit: no Python job may still run
+    while the interpreter shuts down). True if all ended within the timeout."""
+    jobs = list(_running)
+    for worker in jobs:
         worker.cancel()
-    return (pool or QThreadPool.globalInstance()).waitForDone(int(timeout_s * 1000))
+    deadline = time.monotonic() + timeout_s
+    return all(worker.wait(max(0.0, deadline - time.monotonic())) for worker in jobs)
 
 
 class TaskSlot:
@@ -159,14 +188,18 @@ class TaskSlot:
     def __init__(self) -> None:
         self.current: _Worker | None = None
 
-    def start(self, worker: _Worker, pool: QThreadPool | None = None) -> _Worker:
+    def start(self, worker: _Worker) -> _Worker:
         self.cancel()
         self.current = worker
-        return worker.start(pool)
+        return worker.start()
 
     def cancel(self) -> None:
         if self.current is not None and not self.current.is_done:
             self.current.cancel()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until the current task ends (shutdown and tests only)."""
+        return self.current is None or self.current.wait(timeout_s)
 
     @property
     def busy(self) -> bool:

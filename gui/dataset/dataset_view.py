@@ -120,7 +120,7 @@ class DatasetView(QWidget):
         self.scan_button.setEnabled(True)
         self.state.set_last_dir("dataset", folder.parent)
         self.state.add_recent("folder", str(folder))
-        self._sampler = FunctionWorker(sample_relpaths, folder)  # a few paths for the pattern preview
+        self._sampler = FunctionWorker(sample_relpaths, folder, needs_tensorflow=False)  # a few paths for the pattern preview
         self._sampler.signals.finished.connect(self.layout_widget.set_sample_paths)
         self._sampler.start()
         self.layout_widget.set_detected(None)
@@ -159,7 +159,8 @@ class DatasetView(QWidget):
 
         self.error.hide()
         layout, pattern = self.layout_widget.layout_key(), self.layout_widget.pattern_text()
-        worker = FunctionWorker(scan, self.folder, layout=layout, pattern=pattern)
+        worker = FunctionWorker(scan, self.folder, layout=layout, pattern=pattern,
+                                needs_tensorflow=False)
         worker.signals.progress.connect(self._on_progress)
         worker.signals.finished.connect(self._on_scanned)
         worker.signals.cancelled.connect(self._on_cancelled)
@@ -233,7 +234,7 @@ class DatasetView(QWidget):
         """Show a saved manifest (its classes, images and split) read on the worker."""
         from core.manifest import load_manifest
 
-        worker = FunctionWorker(load_manifest, path, check_files=False)
+        worker = FunctionWorker(load_manifest, path, check_files=False, needs_tensorflow=False)
         worker.signals.finished.connect(lambda manifest: self._show_manifest(manifest, path))
         worker.signals.failed.connect(lambda exc: self._show_error(f"Could not open the manifest {path}: {exc}"))
         self._task.start(worker)

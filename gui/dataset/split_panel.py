@@ -146,7 +146,8 @@ class SplitPanel(QWidget):
 
         self.save_button.setEnabled(False)
         self.saved.hide()
-        worker = FunctionWorker(make_split, self.catalog, SplitOptions(**self.settings.options()))
+        worker = FunctionWorker(make_split, self.catalog, SplitOptions(**self.settings.options()),
+                                needs_tensorflow=False)
         worker.signals.finished.connect(self._show)
         worker.signals.failed.connect(self._show_error)
         self._task.start(worker)

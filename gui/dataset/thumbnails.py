@@ -109,7 +109,8 @@ class ThumbnailLoader(QObject):
         while self._pending and len(batch) < BATCH:
             batch.append(self._pending.popitem(last=True)[0])
         self._in_flight = set(batch)
-        worker = GeneratorWorker(decode_thumbnails, batch, round(self.size * self.dpr))
+        worker = GeneratorWorker(decode_thumbnails, batch, round(self.size * self.dpr),
+                                 needs_tensorflow=False)
         worker.signals.item.connect(self._on_item)
         for signal in (worker.signals.finished, worker.signals.cancelled, worker.signals.failed):
             signal.connect(self._on_batch_done)

@@ -123,7 +123,7 @@ class DataPage(QWidget):
         self.info.setText("Reading the manifest and checking that its images exist…")
         self.warning.clear()
         self.warning.hide()
-        worker = FunctionWorker(load_manifest_job, path)
+        worker = FunctionWorker(load_manifest_job, path, needs_tensorflow=False)
         worker.signals.finished.connect(lambda manifest: self._show(path, manifest))
         worker.signals.failed.connect(self._failed)
         self.slot.start(worker)

@@ -213,7 +213,7 @@ class ResultsPage(QWidget):
             item.setToolTip(str(path))
             self.images.addItem(item)
         paths = [self.images.item(r).data(Qt.ItemDataRole.UserRole) for r in range(min(len(rows), MAX_THUMBNAILS))]
-        worker = GeneratorWorker(thumbnails_job, paths)
+        worker = GeneratorWorker(thumbnails_job, paths, needs_tensorflow=False)
         worker.signals.item.connect(self._set_thumbnail)
         self.thumbnails.start(worker)
 

@@ -113,7 +113,8 @@ class RunPage(QWidget):
             self.log.clear()
             self._append(f"New run in {run_dir}")
         self.message.clear()
-        worker = FunctionWorker(train_job, config, manifest_path, str(run_dir), resume=resume)
+        worker = FunctionWorker(train_job, config, manifest_path, str(run_dir), resume=resume,
+                                needs_tensorflow=False)  # TensorFlow runs in the child
         worker.signals.progress.connect(self.on_event)
         worker.signals.finished.connect(self._on_finished)
         worker.signals.cancelled.connect(self._on_cancelled)

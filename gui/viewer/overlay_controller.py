@@ -5,7 +5,7 @@ class cancels the stale job); results for an image no longer shown are dropped.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from core.overlay import colormap_lut
 from gui.viewer.canvas_widget import SlideCanvas
@@ -23,9 +23,9 @@ class OverlayController(QObject):
     heatmap_ready = Signal(str)  # the class shown
     tiles_ready = Signal(dict)  # predict_tiles' result
 
-    def __init__(self, canvas: SlideCanvas, panel: OverlayPanel, pool: QThreadPool, parent=None):
+    def __init__(self, canvas: SlideCanvas, panel: OverlayPanel, parent=None):
         super().__init__(parent)
-        self.canvas, self.panel, self.pool = canvas, panel, pool
+        self.canvas, self.panel = canvas, panel
         self.bundle = None
         self.shown: ShownImage | None = None
         self.heatmap: HeatmapResult | None = None
@@ -67,7 +67,7 @@ class OverlayController(QObject):
         worker = FunctionWorker(in_background(heatmap_job), self.bundle, self.shown, wanted)
         worker.signals.finished.connect(self._on_heatmap)
         worker.signals.failed.connect(self._on_heatmap_failed)
-        self.heatmap_task.start(worker, self.pool)
+        self.heatmap_task.start(worker)
 
     def _on_heatmap(self, result: HeatmapResult) -> None:
         if self.shown is None or result.path != self.shown.path or result.requested != self.panel.chosen_class:
@@ -105,7 +105,7 @@ class OverlayController(QObject):
         worker = FunctionWorker(in_background(tiles_job), self.bundle, self.shown)
         worker.signals.finished.connect(self._on_tiles)
         worker.signals.failed.connect(self._on_tiles_failed)
-        self.tiles_task.start(worker, self.pool)
+        self.tiles_task.start(worker)
 
     def _on_tiles(self, result: TilesResult) -> None:
         if self.shown is None or result.path != self.shown.path:

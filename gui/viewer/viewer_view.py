@@ -2,14 +2,15 @@
 
 Layout: the file list with batch controls (left), the zoomable slide (centre), the
 prediction panel and overlay controls (right), the research-use notice (bottom, always).
-Every decode, prediction, Grad-CAM and tile job runs on the viewer's own thread pool, so
-a long batch never freezes the window nor waits behind another view's job.
+Every decode, prediction, Grad-CAM and tile job runs on its own worker thread, so a long
+batch never freezes the window nor waits behind another view's job.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QThreadPool, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog, QLabel, QMessageBox, QScrollArea, QSplitter, QToolBar, QToolButton, QVBoxLayout,
@@ -44,11 +45,9 @@ class ViewerView(QWidget):
         self.state = state
         self.bundle = None
         self.shown: ShownImage | None = None
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(4)
         self.model_task, self.batch_task, self.image_task = TaskSlot(), TaskSlot(), TaskSlot()
         self._build()
-        self.overlays = OverlayController(self.canvas, self.overlay_panel, self.pool, self)
+        self.overlays = OverlayController(self.canvas, self.overlay_panel, self)
         self.setAcceptDrops(True)
         state.model_changed.connect(self.load_model)
         if state.model_path:
@@ -153,10 +152,10 @@ class ViewerView(QWidget):
             return
         self.state.set_last_dir("viewer", paths[0])
         self.file_panel.status_label.setText("Looking for images…")
-        worker = FunctionWorker(list_images, paths)
+        worker = FunctionWorker(list_images, paths, needs_tensorflow=False)
         worker.signals.finished.connect(self._on_listed)
         worker.signals.failed.connect(lambda exc: self.file_panel.status_label.setText(str(exc)))
-        self.batch_task.start(worker, self.pool)
+        self.batch_task.start(worker)
 
     def _on_listed(self, files: list) -> None:
         self.file_panel.set_files(files)
@@ -188,7 +187,7 @@ class ViewerView(QWidget):
         worker = FunctionWorker(in_background(load_model_job), path)
         worker.signals.finished.connect(self._set_bundle)
         worker.signals.failed.connect(self._on_model_failed)
-        self.model_task.start(worker, self.pool)
+        self.model_task.start(worker)
 
     def _set_bundle(self, bundle) -> None:
         self.bundle = bundle
@@ -241,7 +240,7 @@ class ViewerView(QWidget):
         worker.signals.cancelled.connect(lambda _r: self.file_panel.batch_ended("cancelled"))
         worker.signals.failed.connect(lambda exc: self.file_panel.batch_ended(str(exc)))
         self.file_panel.batch_started()
-        self.batch_task.start(worker, self.pool)
+        self.batch_task.start(worker)
 
     def _on_batch_item(self, row: dict) -> None:
         self.file_panel.add_result(row)
@@ -279,7 +278,7 @@ class ViewerView(QWidget):
         worker = FunctionWorker(in_background(open_image), path, self.bundle)
         worker.signals.finished.connect(self._on_opened)
         worker.signals.failed.connect(lambda exc, p=path: self._on_open_failed(p, exc))
-        self.image_task.start(worker, self.pool)
+        self.image_task.start(worker)
 
     def _on_opened(self, shown: ShownImage) -> None:
         if shown.path != self.file_panel.current_path:
@@ -328,7 +327,9 @@ class ViewerView(QWidget):
     # -- shutdown ------------------------------------------------------------------------
     def shutdown(self, wait_ms: int = 5000) -> bool:
         """Cancel every job and wait for the threads (the main window calls this on close)."""
-        for task in (self.model_task, self.batch_task, self.image_task):
+        tasks = (self.model_task, self.batch_task, self.image_task,
+                 self.overlays.heatmap_task, self.overlays.tiles_task)
+        for task in tasks:
             task.cancel()
-        self.overlays.cancel()
-        return self.pool.waitForDone(wait_ms)
+        deadline = time.monotonic() + wait_ms / 1000
+        return all(task.wait(max(0.0, deadline - time.monotonic())) for task in tasks)

@@ -118,3 +118,51 @@ def test_workspace_survives_a_restart(qtbot, settings, kind, tmp_path):
     again = AppState(settings)
     assert getattr(again, f"{kind}_path") == str(tmp_path / "x.json")
     assert again.recent(kind) == [str(tmp_path / "x.json")]
+
+
+def test_tensorflow_jobs_wait_for_the_start_up_import_and_others_do_not(qtbot):
+    from gui.worker import tensorflow_import_finished, tensorflow_import_started
+
+    ran = []
+    tensorflow_import_started()
+    try:
+        heavy = FunctionWorker(lambda: ran.append("heavy"))
+        light = FunctionWorker(lambda: ran.append("light"), needs_tensorflow=False)
+        with qtbot.waitSignal(light.signals.finished, timeout=5000):
+            heavy.start()
+            light.start()
+        time.sleep(0.1)
+        assert ran == ["light"]  # the TensorFlow job is still waiting for the import
+    finally:
+        tensorflow_import_finished()
+    qtbot.waitUntil(lambda: ran == ["light", "heavy"], timeout=5000)
+
+
+def test_many_long_jobs_do_not_queue_a_short_one(qtbot):
+    gate = threading.Event()
+    blockers = [FunctionWorker(lambda: gate.wait(10), needs_tensorflow=False) for _ in range(4)]
+    quick = FunctionWorker(lambda: "quick", needs_tensorflow=False)
+    try:
+        for worker in blockers:
+            worker.start()
+        with qtbot.waitSignal(quick.signals.finished, timeout=3000) as blocker:
+            quick.start()
+        assert blocker.args == ["quick"]
+    finally:
+        gate.set()
+
+
+def test_a_worker_nobody_keeps_still_delivers_its_result(qtbot):
+    import gc
+
+    results = []
+
+    def fire_and_forget():
+        worker = FunctionWorker(lambda: time.sleep(0.05) or "done", needs_tensorflow=False)
+        worker.signals.finished.connect(results.append)
+        worker.start()
+
+    fire_and_forget()
+    time.sleep(0.2)  # the job ends before the GUI thread gets to its queued signals
+    gc.collect()
+    qtbot.waitUntil(lambda: results == ["done"], timeout=3000)
