@@ -174,8 +174,6 @@ def evaluate_model(run, model) -> dict | None:
 
 def save_outputs(run, model, evaluation: dict | None):
     """evaluation.json, confusion_matrix.png, best.keras (if no validation chose one) and the bundle."""
-    import keras
-
     from core.bundle import make_card, save_bundle
     from core.config import config_to_dict
     from core.evaluate import class_groups, plot_confusion
@@ -193,7 +191,8 @@ def save_outputs(run, model, evaluation: dict | None):
                      config=config_to_dict(run.config), manifest_hash=run.manifest.hash, metrics=metrics,
                      weights_source=run.weights.source,
                      groups=class_groups(run.manifest, run.manifest.classes), name=folder.root.name)
-    # A clean copy without optimizer state: the bundle is for prediction, a third of the size.
-    clean = keras.models.clone_model(model)
+    # A copy without optimizer state (a third of the size): the bundle is for prediction.
+    # Not keras.models.clone_model: it recompiles the copy and builds a fresh optimizer.
+    clean = type(model).from_config(model.get_config())
     clean.set_weights(model.get_weights())
     return save_bundle(clean, card, folder.bundle)

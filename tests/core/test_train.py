@@ -126,6 +126,7 @@ def test_bundle_round_trip_gives_the_evaluated_predictions(run):
     from core.bundle import load_bundle
 
     bundle = load_bundle(run.second.bundle_path)
+    assert _optimizer_bytes(run.second.bundle_path) == 0  # for prediction only: a third of the size
     assert bundle.classes == run.manifest.classes and bundle.input_size == 32
     assert bundle.card["weights_source"] == "none"
     assert bundle.card["metrics"]["accuracy"] == run.second.evaluation["accuracy"]
@@ -134,6 +135,22 @@ def test_bundle_round_trip_gives_the_evaluated_predictions(run):
     probs = bundle.predict(np.asarray(images))
     expected = [p["probability"] for p in run.second.evaluation["predictions"]]
     assert probs.max(axis=1) == pytest.approx(expected, abs=1e-4)
+
+
+def _optimizer_bytes(bundle_path) -> int:
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(bundle_path) as outer:
+        inner = zipfile.ZipFile(io.BytesIO(outer.read("model.keras")))
+    sizes = []
+    with h5py.File(io.BytesIO(inner.read("model.weights.h5")), "r") as weights:
+        if "optimizer" in weights:
+            weights["optimizer"].visititems(
+                lambda name, item: sizes.append(item.nbytes) if isinstance(item, h5py.Dataset) else None)
+    return sum(sizes)
 
 
 def test_a_finished_run_resumes_to_its_result_and_a_used_folder_is_refused(run):
