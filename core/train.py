@@ -138,12 +138,18 @@ def _check_same_config(folder: RunFolder, config: TrainConfig) -> None:
         )
 
 
+BATCHNORM_LEARNS_WARNING = ("BatchNormalization layers learn their statistics in this run: keeping them "
+                            "frozen only makes sense with pretrained weights.")
+
+
 def _warnings(config, manifest, weights, data) -> list[str]:
     from core.evaluate import OPTIMISTIC_WARNING
 
     warnings = []
     if weights.source == "none":
         warnings.append(weights.message)
+        if config.keep_batchnorm_frozen:
+            warnings.append(BATCHNORM_LEARNS_WARNING)
     if manifest.image_level:
         warnings.append(OPTIMISTIC_WARNING)
     warnings.extend(w for w in manifest.warnings if w not in warnings)

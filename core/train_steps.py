@@ -118,6 +118,16 @@ def _optimizer(stage, batches: int):
     return keras.optimizers.Adam(learning_rate=rate)
 
 
+def batchnorm_frozen(run) -> bool:
+    """Whether BatchNorm statistics stay frozen in this run.
+
+    Freezing them keeps what ImageNet taught the backbone. From random initialisation the
+    stored statistics are placeholders (mean 0, variance 1): frozen, they let activations
+    grow through 50 layers (first losses near 30), so they are learnt instead.
+    """
+    return run.config.keep_batchnorm_frozen and run.weights.source != "none"
+
+
 def stage_model(run, model, stage, index: int, device):
     """The model set up for one stage: built (or restored from the checkpoint), made trainable, recompiled."""
     from core.model import build_model, set_trainable
@@ -130,7 +140,7 @@ def stage_model(run, model, stage, index: int, device):
                             weights_path=None if checkpoint else run.weights.path)
         if checkpoint is not None and not same_stage:
             model.load_weights(checkpoint)  # a finished stage: weights only, its optimizer is done
-    set_trainable(model, stage.trainable, keep_batchnorm_frozen=config.keep_batchnorm_frozen)
+    set_trainable(model, stage.trainable, keep_batchnorm_frozen=batchnorm_frozen(run))
     model.compile(optimizer=_optimizer(stage, run.data.train_batches), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"], jit_compile=device.xla)
     if same_stage:

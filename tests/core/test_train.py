@@ -184,6 +184,7 @@ def test_stage_model_sets_trainable_weights_and_recompiles(tmp_path, keep_bn_fro
 
     config = TrainConfig(**{**CONFIG.__dict__, "keep_batchnorm_frozen": keep_bn_frozen})
     fake = _stage_model_run(config, tmp_path)
+    fake.weights = SimpleNamespace(source="config", path=None)  # as if pretrained: freezing applies
     device = SimpleNamespace(xla=False)
     model = stage_model(fake, None, Stage("h", 1, 1e-2, "head"), 0, device)
     assert len(model.trainable_weights) == 2  # the Dense head: kernel + bias
@@ -201,6 +202,21 @@ def test_stage_model_sets_trainable_weights_and_recompiles(tmp_path, keep_bn_fro
     convs = sum(1 for w in model.trainable_weights if w.path.split("/")[-2].endswith("_conv"))
     assert convs == 2 * 53  # all 53 convolutions, kernel + bias
     assert float(model.optimizer.learning_rate) == pytest.approx(1e-4)
+
+
+def test_batchnorm_learns_when_training_from_random_initialisation(tmp_path):
+    from core.train_steps import stage_model
+
+    fake = _stage_model_run(CONFIG, tmp_path)  # weights "none", keep_batchnorm_frozen True
+    model = stage_model(fake, None, Stage("t", 1, 1e-3, "from:conv5_block3"), 0, SimpleNamespace(xla=False))
+    names = {w.path.split("/")[-2] for w in model.trainable_weights}
+    assert "conv5_block3_1_bn" in names
+
+
+def test_the_report_says_batchnorm_learns_without_pretrained_weights(run):
+    from core.train import BATCHNORM_LEARNS_WARNING
+
+    assert BATCHNORM_LEARNS_WARNING in (run.folder.root / "report.txt").read_text()
 
 
 # --- early stopping and the best epoch, with a fake model --------------------------------
