@@ -21,18 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-IDC = Path(__file__).resolve().parents[2] / "shared" / "data" / "idc"
-IDC_PATTERN = r"(?P<patient>\d+)/(?P<label>[01])/.*\.png"
+from common import IDC, IDC_PATTERN  # noqa: E402 - also puts the repo on sys.path
 
 
 def parse_args(argv=None) -> argparse.Namespace:
