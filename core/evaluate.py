@@ -19,6 +19,8 @@ from core.errors import DatasetError
 from core.jobs import ProgressCallback, StopFlag, report, should_stop
 
 ECE_BINS = 15
+# The headline scores, in the order every report and table shows them.
+SCORE_KEYS = ("accuracy", "balanced_accuracy", "macro_f1", "patient_accuracy")
 OPTIMISTIC_WARNING = (
     "Scores are optimistic: this split was made by image, not by patient, so images of the "
     "same patient are in both training and test."

@@ -15,9 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core.evaluate import SCORE_KEYS
 from core.paths import user_data_dir
 
-SCORE_KEYS = ("accuracy", "balanced_accuracy", "macro_f1", "patient_accuracy")
 SCORE_LABELS = {
     "accuracy": "Accuracy",
     "balanced_accuracy": "Balanced accuracy",

@@ -249,6 +249,8 @@ def _finish(run: _Run, model) -> TrainResult:
 
 def _summary(run: _Run, evaluation: dict | None) -> str:
     """The run's report; its first line is the warning that matters most (random init, optimistic split)."""
+    from core.evaluate import SCORE_KEYS
+
     lines = list(run.warnings)
     state = run.state
     lines.append(f"Training finished after {state.global_epochs} epochs "
@@ -256,7 +258,7 @@ def _summary(run: _Run, evaluation: dict | None) -> str:
     if evaluation:
         split = evaluation.get("split", "test")
         scores = ", ".join(f"{k.replace('_', ' ')} {evaluation[k]:.3f}" for k in
-                           ("accuracy", "balanced_accuracy", "macro_f1", "patient_accuracy")
+                           SCORE_KEYS
                            if isinstance(evaluation.get(k), (int, float)))
         lines.append(f"On the {split} split ({evaluation['images']} images): {scores}.")
     lines.append(RESEARCH_NOTICE)

@@ -21,6 +21,7 @@ from typing import Any
 
 from core import RESEARCH_NOTICE
 from core.errors import ConfigError, HistoClassError
+from core.evaluate import SCORE_KEYS
 
 BATCH_EVENTS_PER_S = 4  # --json: batch events are thinned to this rate (epoch ends always print)
 
@@ -195,7 +196,7 @@ def format_evaluation(m: dict, name: str = "model") -> list[str]:
     lines = [f"Warning: {w}" for w in m["warnings"]]
     lines.append(f"{name} on the {m.get('split', 'test')} split: {m['images']} images"
                  + (f", {m['patients']} patients" if m.get("patients") else ""))
-    for key in ("accuracy", "balanced_accuracy", "macro_f1", "patient_accuracy", "benign_malignant_accuracy", "ece"):
+    for key in (*SCORE_KEYS, "benign_malignant_accuracy", "ece"):
         if isinstance(m.get(key), (int, float)):
             lines.append(f"  {key.replace('_', ' '):<26}{m[key]:.3f}")
     lines.append(f"  {'class':<24}{'precision':>10}{'recall':>8}{'f1':>8}{'images':>8}")
