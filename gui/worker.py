@@ -117,22 +117,25 @@ class _Worker:
         return kwargs
 
     def _run(self) -> None:
+        if self._needs_tensorflow:
+            _tensorflow_idle.wait()
+        self._emit(self.signals.started)
         try:
-            if self._needs_tensorflow:
-                _tensorflow_idle.wait()
-            self._emit(self.signals.started)
-            try:
-                result = self._execute()
-            except Exception as exc:  # noqa: BLE001 - errors cross threads as objects
-                self._emit(self.signals.failed, exc)
-                return
-            if self._stop.is_set():
-                self._emit(self.signals.cancelled, result)
-            else:
-                self._emit(self.signals.finished, result)
+            ending, value = self._outcome()
         finally:
+            # Done before the last signal goes out: a slot reacting to it (enabling Start
+            # again, say) must already see the job as finished, not still busy.
             self._done.set()
-            self._emit(self.signals.released)
+        self._emit(ending, value)
+        self._emit(self.signals.released)
+
+    def _outcome(self) -> tuple[Any, Any]:
+        """(the signal to send last, its argument)."""
+        try:
+            result = self._execute()
+        except Exception as exc:  # noqa: BLE001 - errors cross threads as objects
+            return self.signals.failed, exc
+        return (self.signals.cancelled if self._stop.is_set() else self.signals.finished), result
 
     def _release(self) -> None:
         _running.discard(self)

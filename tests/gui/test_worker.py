@@ -166,3 +166,16 @@ def test_a_worker_nobody_keeps_still_delivers_its_result(qtbot):
     time.sleep(0.2)  # the job ends before the GUI thread gets to its queued signals
     gc.collect()
     qtbot.waitUntil(lambda: results == ["done"], timeout=3000)
+
+
+def test_a_slot_of_the_last_signal_sees_the_worker_done(qtbot):
+    from PySide6.QtCore import Qt
+
+    slot = TaskSlot()
+    seen = []
+    worker = FunctionWorker(lambda: "ok", needs_tensorflow=False)
+    # A direct connection runs at the moment of emission, so it sees the order exactly.
+    worker.signals.finished.connect(lambda _value: seen.append(slot.busy), Qt.ConnectionType.DirectConnection)
+    with qtbot.waitSignal(worker.signals.finished, timeout=3000):
+        slot.start(worker)
+    assert seen == [False]
