@@ -46,7 +46,9 @@ def test_round_trip_gives_identical_predictions(saved, loaded):
     images = np.random.default_rng(0).integers(0, 256, size=(5, 46, 70, 3), dtype=np.uint8)
     expected = np.asarray(model.predict(images, verbose=0))
     np.testing.assert_allclose(loaded.predict(images), expected, atol=1e-6)
-    np.testing.assert_allclose(loaded.predict(images, batch_size=2), expected, atol=1e-6)
+    # A different batch shape may pick a different CPU kernel (oneDNN), whose float32 sums
+    # run in another order: the same model then differs in the 6th decimal, not more.
+    np.testing.assert_allclose(loaded.predict(images, batch_size=2), expected, atol=1e-5)
     as_list = loaded.predict([images[0], images[1, :30, :40]])
     assert as_list.shape == (2, 3)
     np.testing.assert_allclose(as_list.sum(axis=1), 1.0, rtol=1e-5)
