@@ -18,6 +18,17 @@ class ManifestError(HistoClassError):
     """A manifest file is missing, damaged, of an unknown version, or names missing images."""
 
 
+class ImagesMissingError(ManifestError):
+    """The images a manifest names are not under its folder (moved, unplugged, another PC).
+
+    `root` is the folder looked in; pointing the manifest at the images' new place fixes it.
+    """
+
+    def __init__(self, message: str, root: str):
+        super().__init__(message)
+        self.root = root
+
+
 class ConfigError(HistoClassError):
     """A training configuration has an unknown key or an impossible value."""
 

@@ -4,10 +4,17 @@ A manifest is the one thing training reads about a dataset. It names every image
 path relative to `root`, with its class, patient, magnification and split, plus the
 options and seed that produced it, warnings the user must see (an image-level split,
 a class with too few patients), class weights for training, and `hash`: the SHA-256 of
-everything else, so that a hand-edited or damaged file is caught when it is loaded.
+everything else but `root`, so that a hand-edited or damaged file is caught when it is loaded.
+
+`root` is left out of the hash on purpose: it says where the images are, not which images
+and splits the dataset has. A folder moved to another disk, or copied with the manifest to
+a GPU server, keeps the same manifest identity (so a run can be resumed there); point the
+manifest at the new place with `Manifest.relocated`, `load_manifest(..., root=)` or
+`relocate_manifest`.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -15,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import ManifestError
+from core.errors import ImagesMissingError, ManifestError
 from core.fileio import write_json_atomic
 
 SCHEMA_VERSION = 1
@@ -62,6 +69,10 @@ class Manifest:
             raise ManifestError(f"Unknown split {name!r}; a manifest has {', '.join(SPLITS)}")
         return [s for s in self.samples if s.split == name]
 
+    def relocated(self, root: str | os.PathLike) -> "Manifest":
+        """The same manifest (same hash) with its images looked for under `root`."""
+        return dataclasses.replace(self, root=str(Path(root).expanduser().absolute()))
+
     def abspath(self, sample: ManifestSample) -> Path:
         return Path(self.root) / sample.path
 
@@ -81,7 +92,6 @@ def _content(m: Manifest) -> dict[str, Any]:
         "seed": m.seed,
         "options": m.options,
         "classes": list(m.classes),
-        "root": m.root,
         "samples": [_sample_dict(s) for s in m.samples],
         "warnings": list(m.warnings),
         "class_weights": m.class_weights,
@@ -98,12 +108,13 @@ def _digest(content: dict[str, Any]) -> str:
 
 
 def content_hash(m: Manifest) -> str:
-    """SHA-256 of every field but `hash` itself (canonical JSON)."""
+    """SHA-256 of every field but `hash` itself and `root` (canonical JSON)."""
     return _digest(_content(m))
 
 
 def manifest_to_dict(m: Manifest) -> dict[str, Any]:
     data = _content(m)
+    data["root"] = m.root
     data["hash"] = m.hash
     return data
 
@@ -117,8 +128,12 @@ def save_manifest(manifest: Manifest, path: str | os.PathLike) -> None:
     write_json_atomic(path, manifest_to_dict(manifest))
 
 
-def load_manifest(path: str | os.PathLike, *, check_files: bool = True) -> Manifest:
-    """Read and check a manifest; ManifestError says exactly what is wrong or missing."""
+def load_manifest(path: str | os.PathLike, *, check_files: bool = True,
+                  root: str | os.PathLike | None = None) -> Manifest:
+    """Read and check a manifest; ManifestError says exactly what is wrong or missing.
+
+    `root` looks for the images there instead of in the folder the manifest names (the
+    file is not changed; see `relocate_manifest` for that)."""
     path = Path(path)
     data = _read_json(path)
     manifest = manifest_from_dict(data, source=str(path))
@@ -127,6 +142,10 @@ def load_manifest(path: str | os.PathLike, *, check_files: bool = True) -> Manif
             f"{path} was edited or damaged after it was written (its content hash does not "
             "match). Create it again with `histoclass split`."
         )
+    if root is not None:
+        if not Path(root).expanduser().is_dir():
+            raise ManifestError(f"The image folder {root} does not exist or is not a folder")
+        manifest = manifest.relocated(root)
     if check_files:
         check_manifest_files(manifest, source=str(path))
     return manifest
@@ -225,14 +244,29 @@ def check_manifest_files(manifest: Manifest, *, source: str = "manifest") -> Non
     """ManifestError naming the dataset folder or the images that are no longer on disk."""
     root = Path(manifest.root)
     if not root.is_dir():
-        raise ManifestError(
+        raise ImagesMissingError(
             f"The image folder named in {source} is missing: {root}. Was it moved or "
-            "unplugged? Reconnect it, or create the manifest again with `histoclass split`."
-        )
+            f"unplugged? Reconnect it, or {_POINT_TO_IT}.", str(root))
     missing = [s.path for s in manifest.samples if not (root / s.path).is_file()]
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise ManifestError(
+        hint = f"; if the images are elsewhere, {_POINT_TO_IT}" if len(missing) == len(manifest.samples) else ""
+        raise ImagesMissingError(
             f"{len(missing)} of {len(manifest.samples)} images named in {source} are missing "
-            f"under {root}: {shown}"
-        )
+            f"under {root}: {shown}{hint}", str(root))
+
+
+_POINT_TO_IT = ("point to the folder's new place (Locate… in the app, or --data-root DIR on the "
+                "command line)")
+
+
+def relocate_manifest(path: str | os.PathLike, root: str | os.PathLike) -> Manifest:
+    """Point the manifest file at `path` to its images' new folder, and save it.
+
+    Every image must be found under `root` first: a wrong folder is refused and the file
+    is left as it was. The manifest keeps its hash (its identity), so runs trained on it
+    still resume."""
+    manifest = load_manifest(path, check_files=False, root=root)
+    check_manifest_files(manifest, source=f"the manifest {Path(path).name} (in {root})")
+    save_manifest(manifest, path)
+    return manifest

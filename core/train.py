@@ -19,9 +19,9 @@ from typing import Any
 
 from core import RESEARCH_NOTICE
 from core.config import TrainConfig, config_to_dict, save_config
-from core.errors import ConfigError, DatasetError
+from core.errors import ConfigError, DatasetError, ManifestError
 from core.jobs import ProgressCallback, StopFlag, report, should_stop
-from core.manifest import Manifest, save_manifest
+from core.manifest import Manifest, load_manifest, save_manifest
 from core.run_folder import RunFolder, RunState
 
 NO_VALIDATION_WARNING = "There is no validation split: early stopping is off and the last epoch is kept."
@@ -114,6 +114,7 @@ def _open_run_folder(folder: RunFolder, config: TrainConfig, manifest: Manifest,
                 "manifest (leave --manifest out to use the copy in the run folder) or start a new run."
             )
         _check_same_config(folder, config)
+        _follow_moved_images(folder, manifest)
         return state
     if not resume and (folder.state_json.exists() or folder.bundle.exists()):
         raise ConfigError(
@@ -123,6 +124,16 @@ def _open_run_folder(folder: RunFolder, config: TrainConfig, manifest: Manifest,
     save_config(config, folder.config)
     save_manifest(manifest, folder.manifest)
     return RunState(manifest_hash=manifest.hash)
+
+
+def _follow_moved_images(folder: RunFolder, manifest: Manifest) -> None:
+    """Resumed with the images elsewhere (--data-root): the run's copy points there from now on."""
+    try:
+        saved = load_manifest(folder.manifest, check_files=False)
+    except ManifestError:
+        saved = None
+    if saved is None or saved.root != manifest.root:
+        save_manifest(manifest, folder.manifest)
 
 
 def _check_same_config(folder: RunFolder, config: TrainConfig) -> None:

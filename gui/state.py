@@ -20,6 +20,7 @@ class AppState(QObject):
     """Current manifest and model, recent items, last folders; TensorFlow readiness."""
 
     manifest_changed = Signal(str)
+    manifest_relocated = Signal(str)  # the manifest file now points to its images' new folder
     model_changed = Signal(str)
     recent_changed = Signal(str)  # the kind: "manifest", "model", "folder"
     tensorflow_ready = Signal()

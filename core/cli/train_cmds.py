@@ -26,6 +26,10 @@ from core.evaluate import SCORE_KEYS
 BATCH_EVENTS_PER_S = 4  # --json: batch events are thinned to this rate (epoch ends always print)
 
 
+DATA_ROOT_HELP = ("the images' folder, when it is no longer where the manifest says (moved, "
+                  "another disk, or a GPU server with a copy of the dataset)")
+
+
 def register(subparsers) -> None:
     train = subparsers.add_parser(
         "train", help="train a model on a manifest (resumable)",
@@ -36,6 +40,7 @@ def register(subparsers) -> None:
                                                    "with --resume: defaults to the run folder's copy)")
     train.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run folder to create or resume")
     train.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR where it stopped")
+    train.add_argument("--data-root", type=Path, metavar="DIR", help=DATA_ROOT_HELP)
     train.add_argument("--json", action="store_true", help="print JSON lines instead of text")
     train.set_defaults(func=run_train)
 
@@ -46,6 +51,7 @@ def register(subparsers) -> None:
     evaluate.add_argument("--manifest", type=Path, required=True, help="manifest JSON")
     evaluate.add_argument("--split", default="test", choices=("train", "val", "test", "all"),
                           help="which images to score (default: test)")
+    evaluate.add_argument("--data-root", type=Path, metavar="DIR", help=DATA_ROOT_HELP)
     evaluate.add_argument("--json", action="store_true", help="print the scores as one JSON object")
     evaluate.set_defaults(func=run_evaluate)
 
@@ -66,7 +72,7 @@ def _inputs(args) -> tuple[Any, Any]:
         raise ConfigError(f"{out} holds no training run to resume (no config.json)")
     # A run folder's own copy was checked when the run started; it may use a test size.
     config = load_config(config_path, **({"min_input_size": MIN_NETWORK_INPUT_SIZE} if args.config is None else {}))
-    return config, load_manifest(manifest_path)
+    return config, load_manifest(manifest_path, root=args.data_root)
 
 
 class _Printer:
@@ -182,7 +188,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from core.manifest import load_manifest
 
     bundle = load_bundle(args.bundle)
-    manifest = load_manifest(args.manifest)
+    manifest = load_manifest(args.manifest, root=args.data_root)
     metrics = evaluate_bundle(bundle, manifest, args.split)
     if args.json:
         print(json.dumps(metrics, default=str))

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QS
                                QWidget)
 
 from gui.appearance import set_role
+from gui.locate_banner import LocateImagesBanner
 from gui.dataset.layout_widget import LayoutWidget, sample_relpaths
 from gui.empty_state import EmptyState
 from gui.progress_row import ProgressRow
@@ -38,6 +39,7 @@ class DatasetView(QWidget):
         self.setAcceptDrops(True)
         self._build()
         state.manifest_changed.connect(self._on_workspace_manifest)
+        state.manifest_relocated.connect(self._on_relocated)
         self.empty.set_last_folder(state.recent("folder")[0] if state.recent("folder") else "")
         if state.manifest_path:
             self.open_manifest(state.manifest_path)
@@ -67,6 +69,8 @@ class DatasetView(QWidget):
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         set_role(self.error, "error")
         self.error.hide()
+        self.locate = LocateImagesBanner(self.state, self)
+        self.locate.relocated.connect(lambda path, manifest: self._show_manifest(manifest, path))
         self.empty = EmptyState(self)
         self.empty.choose_requested.connect(self.choose_folder)
         self.empty.folder_requested.connect(self.open_folder)
@@ -84,6 +88,7 @@ class DatasetView(QWidget):
         layout.addWidget(self.layout_widget)
         layout.addWidget(self.progress)
         layout.addWidget(self.error)
+        layout.addWidget(self.locate)
         layout.addWidget(self.stack, 1)
 
     @property
@@ -243,7 +248,14 @@ class DatasetView(QWidget):
         self.error.hide()
         self.folder = Path(manifest.root)
         self.folder_label.setText(f"{manifest.root}  (from {Path(path).name})")
-        self.scan_button.setEnabled(Path(manifest.root).is_dir())
+        here = Path(manifest.root).is_dir()
+        self.scan_button.setEnabled(here)
+        if here:
+            self.locate.hide()
+        else:
+            self.locate.show_missing(path, manifest.root, (
+                f"The images of this manifest are not in {manifest.root} any more (moved, renamed or "
+                "unplugged?). Their split is shown; locate the folder to see and train on them."))
         self.catalog = None
         self._shown_manifest = path
         self.results.show_manifest(manifest, path)
@@ -256,6 +268,10 @@ class DatasetView(QWidget):
         self._shown_manifest = path
         self.status_message.emit(f"Saved manifest {path}.")
 
+    def _on_relocated(self, path: str) -> None:
+        if path == self._shown_manifest and not self.locate.isHidden():
+            self.open_manifest(path)  # located from the training wizard: show it again
+
     def _on_workspace_manifest(self, path: str) -> None:
         """Another part of the app chose a manifest (File > Open manifest): show it."""
         if path and path != self._shown_manifest:
@@ -263,5 +279,6 @@ class DatasetView(QWidget):
 
     def shutdown(self) -> None:
         self._task.cancel()
+        self.locate.shutdown()
         if self._results is not None:
             self._results.shutdown()

@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.errors import ImagesMissingError
 from gui.appearance import set_role
+from gui.locate_banner import LocateImagesBanner
 from gui.worker import FunctionWorker, TaskSlot
 
 SPLITS = ("train", "val", "test")
@@ -73,6 +75,8 @@ class DataPage(QWidget):
         self.warning.setWordWrap(True)
         set_role(self.warning, "warning")
         self.warning.hide()
+        self.locate = LocateImagesBanner(state, self)
+        self.locate.relocated.connect(self._show)
         self.table = QTableWidget(0, 4)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().hide()
@@ -85,6 +89,7 @@ class DataPage(QWidget):
         self.open_button.clicked.connect(self._choose)
         self.use_current_button.clicked.connect(lambda: self.load(self.state.manifest_path))
         state.manifest_changed.connect(self._on_state_manifest)
+        state.manifest_relocated.connect(self._on_relocated)
 
     def _layout(self) -> None:
         row = QHBoxLayout()
@@ -100,6 +105,7 @@ class DataPage(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.info)
         layout.addWidget(self.warning)
+        layout.addWidget(self.locate)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.class_weights)
         layout.addWidget(self.weights_info)
@@ -115,6 +121,10 @@ class DataPage(QWidget):
         if path and path != self.manifest_path:
             self.load(path)  # a newer choice replaces one still being read
 
+    def _on_relocated(self, path: str) -> None:
+        if path == self.path_edit.text() and self.manifest is None:
+            self.load(path)  # located from the Dataset view: read it again
+
     def load(self, path: str) -> None:
         """Read and check the manifest on a worker; the page updates when it is done."""
         if not path:
@@ -123,21 +133,27 @@ class DataPage(QWidget):
         self.info.setText("Reading the manifest and checking that its images exist…")
         self.warning.clear()
         self.warning.hide()
+        self.locate.hide()
         worker = FunctionWorker(load_manifest_job, path, needs_tensorflow=False)
         worker.signals.finished.connect(lambda manifest: self._show(path, manifest))
-        worker.signals.failed.connect(self._failed)
+        worker.signals.failed.connect(lambda exc: self._failed(exc, path))
         self.slot.start(worker)
 
-    def _failed(self, exc) -> None:
+    def _failed(self, exc, path: str = "") -> None:
         self.manifest = None
         self.table.setRowCount(0)
         self.info.setText("")
+        if isinstance(exc, ImagesMissingError) and path:
+            self.warning.hide()  # the banner says it, with the way out next to it
+            self.locate.show_missing(path, exc.root, str(exc))
+            return
         set_role(self.warning, "error")
         self.warning.setText(str(exc))
         self.warning.setVisible(True)
 
     def _show(self, path: str, manifest) -> None:
         self.manifest, self.manifest_path = manifest, path
+        self.locate.hide()
         patients = {s.patient for s in manifest.samples if s.split} - {None}
         used = sum(1 for s in manifest.samples if s.split in SPLITS)
         self.info.setText(

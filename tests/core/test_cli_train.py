@@ -114,6 +114,34 @@ def test_evaluate_command(cli_run, capsys, monkeypatch):
     assert text[-1] == "For research use only. Not for clinical diagnosis."
 
 
+def test_a_moved_dataset_is_found_with_data_root(cli_run, capsys, monkeypatch):
+    """The run copied to another machine: the manifest names a folder that is not there."""
+    from core.manifest import load_manifest
+    from core.run_folder import RunFolder
+    from core.train import _follow_moved_images
+
+    monkeypatch.setenv("HISTOCLASS_CACHE_DIR", cli_run["env"]["HISTOCLASS_CACHE_DIR"])
+    tmp = cli_run["tmp"]
+    data = json.loads((tmp / "run" / "manifest.json").read_text())
+    data["root"] = str(tmp / "on-the-lab-pc")  # the root is not part of the manifest's hash
+    moved = tmp / "moved.json"
+    moved.write_text(json.dumps(data))
+    bundle = str(tmp / "run" / "model.hcmodel")
+    assert main(["evaluate", bundle, "--manifest", str(moved)]) == 2
+    assert "--data-root" in capsys.readouterr().err
+    assert main(["evaluate", bundle, "--manifest", str(moved), "--data-root", str(tmp / "data"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["accuracy"] == pytest.approx(cli_run["resumed"][-1]["evaluation"]["accuracy"])
+
+    # Resuming with --data-root makes the run's own copy point to the new place.
+    folder = RunFolder(tmp / "copied-run")
+    folder.root.mkdir()
+    moved_manifest = load_manifest(moved, check_files=False)
+    (folder.manifest).write_text(moved.read_text())
+    _follow_moved_images(folder, moved_manifest.relocated(tmp / "data"))
+    assert load_manifest(folder.manifest).root == str(tmp / "data")
+
+
 def test_train_failures_end_with_a_failed_line(tmp_path, capsys):
     code = main(["train", "--manifest", str(tmp_path / "missing.json"), "--config", str(tmp_path / "c.json"),
                  "--out", str(tmp_path / "run"), "--json"])

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ManifestError
-from core.manifest import Manifest, ManifestSample, load_manifest, save_manifest
+from core.errors import ImagesMissingError, ManifestError
+from core.manifest import Manifest, ManifestSample, load_manifest, relocate_manifest, save_manifest
 from core.scan import scan
 from core.split import SplitOptions, make_split
 from tests.core.datagen import make_breakhis
@@ -123,8 +123,33 @@ def test_missing_images_are_named(saved, dataset, manifest):
 
 def test_missing_image_folder(saved, dataset):
     dataset.rename(dataset.with_name("moved"))
-    with pytest.raises(ManifestError, match="image folder named in .* is missing"):
+    with pytest.raises(ImagesMissingError, match="image folder named in .* is missing") as err:
         load_manifest(saved)
+    assert err.value.root == str(dataset) and "--data-root" in str(err.value)
+
+
+def test_a_moved_folder_is_found_again_with_the_same_identity(saved, dataset, manifest):
+    moved = dataset.rename(dataset.with_name("moved"))
+    loaded = load_manifest(saved, root=moved)  # the command line's --data-root: file untouched
+    assert loaded.root == str(moved) and loaded.hash == manifest.hash
+    assert loaded.samples == manifest.samples and manifest.abspath(manifest.samples[0]) != loaded.abspath(loaded.samples[0])
+    assert json.loads(saved.read_text())["root"] == str(dataset)
+
+    relocate_manifest(saved, moved)  # the app's Locate…: the file now points there
+    again = load_manifest(saved)
+    assert again.root == str(moved) and again.hash == manifest.hash
+    assert all(again.abspath(s).is_file() for s in again.samples)
+
+
+def test_relocating_to_the_wrong_folder_changes_nothing(saved, dataset, tmp_path):
+    before = saved.read_text()
+    wrong = tmp_path / "elsewhere"
+    wrong.mkdir()
+    with pytest.raises(ImagesMissingError, match="16 of 16 images .* are missing"):
+        relocate_manifest(saved, wrong)
+    with pytest.raises(ManifestError, match="does not exist"):
+        relocate_manifest(saved, tmp_path / "nowhere")
+    assert saved.read_text() == before
 
 
 def test_failed_save_keeps_the_old_file(saved, manifest, monkeypatch):
