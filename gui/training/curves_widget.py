@@ -4,6 +4,12 @@ The x axis is in epochs across all stages: a batch at `batch/batches` of global 
 sits at `e - 1 + batch/batches`, an epoch's train/validation point at `e`. Stage starts
 are dashed vertical lines.
 
+The per-batch trace: Keras reports, at each batch, the running mean since the epoch began,
+which would make the trace a saw that restarts every epoch. Two running means give the
+mean of the batches between them (k*m_k - j*m_j) / (k - j), and those are smoothed across
+epochs with a debiased exponential average (as TensorBoard does), about the last
+1 / (1 - BATCH_SMOOTHING) batches weighing most.
+
 Drawing a whole matplotlib figure takes 100-300 ms (mostly tick labels), far too long for
 the GUI thread while a run streams events. So the axes are drawn once, for the run's
 planned number of epochs, and kept as a background; updates only restore it and draw the
@@ -25,6 +31,8 @@ UPDATE_MS = 250
 TRAIN, VAL, BATCH = "#1f77b4", "#d62728", "#9ecae1"
 LOSS_RANGE = (0.05, 20.0)
 X_MARGIN = 0.15
+BATCH_SMOOTHING = 0.9  # per batch
+MIN_LOSS = 1e-6  # the log axis cannot show 0 (a float remainder of the un-averaging)
 
 
 class CurvesWidget(QWidget):
@@ -70,10 +78,10 @@ class CurvesWidget(QWidget):
             return ax.plot([], [], style, color=color, label=label, animated=True, **kw)[0]
 
         self._lines = {
-            "batch_loss": line(self.ax_loss, "-", BATCH, "train (per batch)", lw=0.8),
+            "batch_loss": line(self.ax_loss, "-", BATCH, "train (per batch, smoothed)", lw=0.8),
             "loss": line(self.ax_loss, "o-", TRAIN, "train", ms=4),
             "val_loss": line(self.ax_loss, "s-", VAL, "validation", ms=4),
-            "batch_acc": line(self.ax_acc, "-", BATCH, "train (per batch)", lw=0.8),
+            "batch_acc": line(self.ax_acc, "-", BATCH, "train (per batch, smoothed)", lw=0.8),
             "accuracy": line(self.ax_acc, "o-", TRAIN, "train", ms=4),
             "val_accuracy": line(self.ax_acc, "s-", VAL, "validation", ms=4),
         }
@@ -84,6 +92,8 @@ class CurvesWidget(QWidget):
         self.batch_x: list[float] = []
         self.batch_loss: list[float] = []
         self.batch_acc: list[float] = []
+        self._running: tuple[int, int, tuple[float, float]] | None = None  # epoch, batch, running means
+        self._ema = [0.0, 0.0, 0.0]  # loss, accuracy, weight (for the debiasing)
         self.epochs: dict[int, dict[str, float]] = {}
         self.boundaries: list[tuple[float, str]] = []
         self._last_epoch = 0
@@ -119,13 +129,27 @@ class CurvesWidget(QWidget):
     def _add_batch(self, event: dict[str, Any]) -> None:
         metrics = event.get("metrics") or {}
         batches = max(1, int(event.get("batches") or 1))
-        x = int(event.get("global_epoch", 1)) - 1 + int(event.get("batch", 0)) / batches
+        global_epoch, batch = int(event.get("global_epoch", 1)), int(event.get("batch", 0))
         loss, acc = metrics.get("loss"), metrics.get("accuracy")
-        if isinstance(loss, (int, float)) and isinstance(acc, (int, float)):
-            self.batch_x.append(x)
-            self.batch_loss.append(float(loss))
-            self.batch_acc.append(float(acc))
-            self._dirty = True
+        if not (isinstance(loss, (int, float)) and isinstance(acc, (int, float))) or batch < 1:
+            return
+        count, window = self._since_last(global_epoch, batch, (float(loss), float(acc)))
+        decay = BATCH_SMOOTHING ** count
+        self._ema = [decay * e + (1 - decay) * w for e, w in zip(self._ema, (*window, 1.0))]
+        smooth_loss, smooth_acc, weight = self._ema
+        self.batch_x.append(global_epoch - 1 + batch / batches)
+        self.batch_loss.append(max(smooth_loss / weight, MIN_LOSS))
+        self.batch_acc.append(min(max(smooth_acc / weight, 0.0), 1.0))
+        self._dirty = True
+
+    def _since_last(self, global_epoch: int, batch: int, means: tuple[float, float]):
+        """(batches, their mean loss and accuracy) since the last batch event of this epoch."""
+        last = self._running
+        self._running = (global_epoch, batch, means)
+        if last is None or last[0] != global_epoch or not 0 < last[1] < batch:
+            return batch, means  # the first report of an epoch: its mean so far
+        done = last[1]
+        return batch - done, tuple((batch * m - done * p) / (batch - done) for m, p in zip(means, last[2]))
 
     def _add_epoch(self, global_epoch: int, metrics: dict[str, Any]) -> None:
         self.epochs[global_epoch] = {k: float(v) for k, v in metrics.items()

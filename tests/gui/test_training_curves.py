@@ -50,6 +50,26 @@ def test_curves_collect_epochs_batches_and_stage_boundaries(qtbot):
     assert curves.ax_loss.get_xlim()[1] >= 3
 
 
+def test_batch_trace_unaverages_keras_running_means_and_does_not_restart_each_epoch(qtbot):
+    """Keras reports the running mean since the epoch began; the trace shows the batches."""
+    curves = CurvesWidget()
+    qtbot.addWidget(curves)
+    losses = [2.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5]  # true per-batch losses, 4 batches an epoch
+    for e in (1, 2):
+        for b in (1, 2, 4):  # batch 3 is not reported (events are throttled)
+            seen = losses[(e - 1) * 4:(e - 1) * 4 + b]
+            curves.add_event(batch("head", 0, e, e, b, loss=sum(seen) / b, acc=0.5))
+    trace = curves.batch_loss
+    # Epoch 1: 2.0, then the debiased mean of 2.0 and 1.0 weighted 0.9:1.
+    assert trace[0] == 2.0 and abs(trace[1] - (0.9 * 2 + 1) / 1.9) < 1e-9
+    # Epoch 2 reports running means 0.5 at every batch: the trace keeps falling smoothly
+    # from epoch 1's level instead of restarting.
+    assert trace[2] > trace[3] > trace[4] > trace[5] > 0.5
+    assert curves.batch_acc == [0.5] * 6
+    # A plain running-mean trace would have jumped from 1.25 to 0.5 at the epoch start.
+    assert trace[3] - trace[2] > -0.5
+
+
 def test_resumed_stage_keeps_one_boundary_where_it_began(qtbot):
     curves = CurvesWidget()
     qtbot.addWidget(curves)
