@@ -24,9 +24,10 @@ class ImagesMissingError(ManifestError):
     `root` is the folder looked in; pointing the manifest at the images' new place fixes it.
     """
 
-    def __init__(self, message: str, root: str):
+    def __init__(self, message: str, root: str, missing: int = 0, total: int = 0):
         super().__init__(message)
         self.root = root
+        self.missing, self.total = missing, total  # 0, 0 when the folder itself is gone
 
 
 class ConfigError(HistoClassError):

@@ -253,7 +253,7 @@ def check_manifest_files(manifest: Manifest, *, source: str = "manifest") -> Non
         hint = f"; if the images are elsewhere, {_POINT_TO_IT}" if len(missing) == len(manifest.samples) else ""
         raise ImagesMissingError(
             f"{len(missing)} of {len(manifest.samples)} images named in {source} are missing "
-            f"under {root}: {shown}{hint}", str(root))
+            f"under {root}: {shown}{hint}", str(root), len(missing), len(manifest.samples))
 
 
 _POINT_TO_IT = ("point to the folder's new place (Locate… in the app, or --data-root DIR on the "

@@ -22,6 +22,15 @@ def relocate_job(manifest_path: str, folder: str):
     return relocate_manifest(manifest_path, folder)
 
 
+def missing_text(root: str, missing: int = 0, total: int = 0) -> str:
+    """What the banner says: the folder looked in, and what to do."""
+    if not Path(root).is_dir():
+        return (f"The images of this manifest are not in {root} any more (moved, renamed or unplugged?). "
+                "Reconnect the disk, or locate the folder's new place.")
+    return (f"{missing} of {total} images of this manifest are missing under {root}. If they were moved "
+            "elsewhere, locate their folder; otherwise split the dataset again.")
+
+
 class LocateImagesBanner(QWidget):
     """Hidden until `show_missing`; emits `relocated(manifest_path, manifest)` once fixed."""
 
@@ -67,7 +76,7 @@ class LocateImagesBanner(QWidget):
         self.message.setText(f"Looking for the images under {folder}…")
         worker = FunctionWorker(relocate_job, self.manifest_path, folder, needs_tensorflow=False)
         worker.signals.finished.connect(lambda manifest: self._done(folder, manifest))
-        worker.signals.failed.connect(self._failed)
+        worker.signals.failed.connect(lambda exc: self._failed(exc, folder))
         self._task.start(worker)
 
     def _done(self, folder: str, manifest) -> None:
@@ -76,8 +85,16 @@ class LocateImagesBanner(QWidget):
         self.relocated.emit(self.manifest_path, manifest)
         self.state.manifest_relocated.emit(self.manifest_path)  # other views showing it reload
 
-    def _failed(self, exc) -> None:
-        self.message.setText(f"Not that folder: {exc}")
+    def _failed(self, exc, folder: str) -> None:
+        from core.errors import ImagesMissingError
+
+        if isinstance(exc, ImagesMissingError) and exc.total:
+            self.message.setText(
+                f"Not that folder: {exc.missing} of {exc.total} images of this manifest are not under "
+                f"{folder}. Choose the folder that holds them (it was “{Path(self.old_root).name}”); "
+                "nothing was changed.")
+        else:
+            self.message.setText(f"Not that folder: {exc}")
         self.button.setEnabled(True)
 
     def shutdown(self) -> None:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QS
                                QWidget)
 
 from gui.appearance import set_role
-from gui.locate_banner import LocateImagesBanner
+from gui.locate_banner import LocateImagesBanner, missing_text
 from gui.dataset.layout_widget import LayoutWidget, sample_relpaths
 from gui.empty_state import EmptyState
 from gui.progress_row import ProgressRow
@@ -253,9 +253,7 @@ class DatasetView(QWidget):
         if here:
             self.locate.hide()
         else:
-            self.locate.show_missing(path, manifest.root, (
-                f"The images of this manifest are not in {manifest.root} any more (moved, renamed or "
-                "unplugged?). Their split is shown; locate the folder to see and train on them."))
+            self.locate.show_missing(path, manifest.root, missing_text(manifest.root))
         self.catalog = None
         self._shown_manifest = path
         self.results.show_manifest(manifest, path)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import ImagesMissingError
 from gui.appearance import set_role
-from gui.locate_banner import LocateImagesBanner
+from gui.locate_banner import LocateImagesBanner, missing_text
 from gui.worker import FunctionWorker, TaskSlot
 
 SPLITS = ("train", "val", "test")
@@ -78,6 +78,7 @@ class DataPage(QWidget):
         self.locate = LocateImagesBanner(state, self)
         self.locate.relocated.connect(self._show)
         self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["Class", "Train", "Validation", "Test"])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -145,7 +146,7 @@ class DataPage(QWidget):
         self.info.setText("")
         if isinstance(exc, ImagesMissingError) and path:
             self.warning.hide()  # the banner says it, with the way out next to it
-            self.locate.show_missing(path, exc.root, str(exc))
+            self.locate.show_missing(path, exc.root, missing_text(exc.root, exc.missing, exc.total))
             return
         set_role(self.warning, "error")
         self.warning.setText(str(exc))

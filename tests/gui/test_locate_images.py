@@ -51,7 +51,8 @@ def test_locate_from_the_wizard_and_the_dataset_view_follows(qtbot, app_state, m
     page.load(str(path))
     qtbot.waitUntil(lambda: not page.locate.isHidden(), timeout=10000)
     assert page.manifest is None and page.warning.isHidden()
-    assert "is missing" in page.locate.message.text() and str(old_root) in page.locate.message.text()
+    assert "not in" in page.locate.message.text() and str(old_root) in page.locate.message.text()
+    assert "--data-root" not in page.locate.message.text()  # the command line's hint is not for the app
 
     before = path.read_text()
     wrong = tmp_path / "empty"
