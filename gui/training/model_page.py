@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -50,9 +51,13 @@ def _sci_spin(maximum: float, step: float) -> QDoubleSpinBox:
 
 
 class ModelPage(QWidget):
+    # True when training would start from random weights (none chosen, or none found).
+    random_init_changed = Signal(bool)
+
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.state = state
+        self.random_init = True
         self.slot = TaskSlot()
         self.input_size = QSpinBox()
         self.input_size.setRange(MIN_INPUT_SIZE, MAX_INPUT_SIZE)
@@ -145,6 +150,8 @@ class ModelPage(QWidget):
         self.weights_file.setEnabled(is_file)
         self.browse_button.setEnabled(is_file)
         resolution = resolve_weights(self.weights_setting())
+        self.random_init = resolution.path is None
+        self.random_init_changed.emit(self.random_init)
         if resolution.path is None:
             set_role(self.weights_status, "warning")
             self.weights_status.setText("⚠ " + resolution.message)

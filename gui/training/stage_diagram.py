@@ -31,12 +31,14 @@ class StageDiagram(QWidget):
         super().__init__(parent)
         self._rows: list[StageRow] = []
         self._bn_frozen = True
+        self._random_init = False
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setToolTip("Green: trained in this stage. Grey: frozen. Blue: the new classifier head.")
 
-    def set_rows(self, rows: list[StageRow], *, batchnorm_frozen: bool = True) -> None:
+    def set_rows(self, rows: list[StageRow], *, batchnorm_frozen: bool = True, random_init: bool = False) -> None:
         self._rows = list(rows)
-        self._bn_frozen = batchnorm_frozen
+        self._bn_frozen = batchnorm_frozen and not random_init
+        self._random_init = random_init
         self.setMinimumHeight(self._height())
         self.updateGeometry()
         self.update()
@@ -50,6 +52,14 @@ class StageDiagram(QWidget):
     def trained_blocks(self, row: StageRow) -> list[str]:
         first = row.first_trained_block()
         return [] if first is None else list(RESNET_BLOCKS[first:])
+
+    def batchnorm_note(self) -> str:
+        if self._random_init:
+            return ("No pretrained weights: BatchNorm layers learn their statistics along with their "
+                    "block (there are none to keep).")
+        if self._bn_frozen:
+            return "BatchNorm layers stay frozen (inference mode) in every stage."
+        return "BatchNorm layers are trained along with their block."
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
         painter = QPainter(self)
@@ -78,9 +88,7 @@ class StageDiagram(QWidget):
             painter.setBrush(HEAD)
             painter.drawRect(QRectF(LABEL_W + len(RESNET_BLOCKS) * cell_w, y, cell_w - GAP, ROW_H - GAP))
         painter.setPen(QColor("#555555"))
-        note = ("Green: trained · grey: frozen · blue: the new classifier head. "
-                + ("BatchNorm layers stay frozen (inference mode) in every stage."
-                   if self._bn_frozen else "BatchNorm layers are trained along with their block."))
+        note = "Green: trained · grey: frozen · blue: the new classifier head. " + self.batchnorm_note()
         painter.drawText(QRectF(LABEL_W, 24 + ROW_H * max(1, len(self._rows)), self.width() - LABEL_W, 18),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, note)
         painter.end()

@@ -88,6 +88,7 @@ class StagesPage(QWidget):
         self.down_button = QPushButton("Move down")
         self.keep_bn_frozen = QCheckBox("Keep BatchNorm layers frozen when unfreezing (recommended)")
         self.keep_bn_frozen.setChecked(True)
+        self.random_init = False
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #b00020;")
@@ -156,11 +157,20 @@ class StagesPage(QWidget):
         self.error_label.setVisible(bool(lines))
         total = sum(r.epochs for r in self.model.rows() if isinstance(r.epochs, int))
         self.total_label.setText(f"{self.model.rowCount()} stage(s), {total} epochs in all")
-        self.diagram.set_rows(self.model.rows(), batchnorm_frozen=self.keep_bn_frozen.isChecked())
+        self.diagram.set_rows(self.model.rows(), batchnorm_frozen=self.keep_bn_frozen.isChecked(),
+                              random_init=self.random_init)
         has_rows = self.model.rowCount() > 0
         for button in (self.duplicate_button, self.remove_button, self.up_button, self.down_button):
             button.setEnabled(has_rows)
         self.validity_changed.emit(not problems)
+
+    def set_random_init(self, random_init: bool) -> None:
+        """From random weights BatchNorm has no statistics worth keeping: it always learns then."""
+        self.random_init = random_init
+        self.keep_bn_frozen.setToolTip(
+            "Ignored while training from random initialisation: BatchNorm then learns its statistics."
+            if random_init else "Frozen BatchNorm keeps ImageNet's statistics; recommended for fine-tuning.")
+        self._refresh()
 
     # -- read and write the configuration ---------------------------------------------------
     def is_valid(self) -> bool:

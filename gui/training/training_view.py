@@ -111,6 +111,8 @@ class TrainingView(QWidget):
         self.save_button.clicked.connect(self._save_config_dialog)
         self.data_page.manifest_loaded.connect(self._on_manifest)
         self.stages_page.validity_changed.connect(lambda ok: self._update_buttons())
+        self.model_page.random_init_changed.connect(self.stages_page.set_random_init)
+        self.stages_page.set_random_init(self.model_page.random_init)
         self.run_page.start_button.clicked.connect(self.start_training)
         self.run_page.run_finished.connect(self._on_run_finished)
         self.run_page.run_cancelled.connect(lambda _r: self._on_run_stopped("Training cancelled; checkpoint kept."))

@@ -135,6 +135,23 @@ def test_model_page_says_where_the_weights_come_from(qtbot, app_state, tmp_path)
     assert config.weights == "none" and config.regularization.dropout == 0.5
 
 
+def test_stage_diagram_says_batchnorm_learns_without_pretrained_weights(qtbot, app_state, tmp_path):
+    """core.train lets BatchNorm learn from random weights; the Stages page must say the same."""
+    view = TrainingView(app_state)
+    qtbot.addWidget(view)
+    page, stages = view.model_page, view.stages_page
+    weights = tmp_path / "resnet50_notop.h5"
+    weights.write_bytes(b"\x89HDF\r\n\x1a\n")
+    page.weights.setCurrentIndex(page.weights.findData("file"))
+    page.weights_file.setText(str(weights))
+    page.refresh_weights()
+    assert stages.keep_bn_frozen.isChecked() and "stay frozen" in stages.diagram.batchnorm_note()
+    page.weights.setCurrentIndex(page.weights.findData("none"))
+    assert "No pretrained weights: BatchNorm layers learn" in stages.diagram.batchnorm_note()
+    assert "Ignored" in stages.keep_bn_frozen.toolTip()
+    assert view.current_config().keep_batchnorm_frozen  # the choice is kept for a run with weights
+
+
 def test_view_fits_a_small_laptop_screen(qtbot, app_state):
     view = TrainingView(app_state)
     qtbot.addWidget(view)
