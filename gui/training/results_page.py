@@ -129,25 +129,24 @@ class ResultsPage(QWidget):
         middle = QHBoxLayout()
         middle.addWidget(self.confusion, 1)
         middle.addWidget(self.per_class, 1)
-        cell_box = QVBoxLayout()
-        cell_box.addWidget(self.cell_title)
-        cell_box.addWidget(self.images, 1)
         cell_row = QHBoxLayout()
-        cell_row.addStretch(1)
+        cell_row.addWidget(self.cell_title, 1)
         cell_row.addWidget(self.open_images_button)
+        cell_box = QVBoxLayout()
         cell_box.addLayout(cell_row)
-        buttons = QHBoxLayout()
+        cell_box.addWidget(self.images, 1)
+        # The actions sit by the title, where a 768-pixel-high screen shows them without scrolling.
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
         for button in (self.save_button, self.viewer_button, self.report_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+            top.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.notice)
-        layout.addWidget(self.header)
+        layout.addLayout(top)
         layout.addWidget(self.warnings)
         layout.addLayout(scores)
         layout.addLayout(middle, 3)
         layout.addLayout(cell_box, 2)
-        layout.addLayout(buttons)
 
     def _set_enabled(self, enabled: bool) -> None:
         for button in (self.save_button, self.viewer_button):
