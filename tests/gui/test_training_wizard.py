@@ -57,7 +57,9 @@ def manifest_path(tmp_path_factory):
 
 @pytest.fixture
 def view(qtbot, app_state, tmp_path):
-    import tensorflow  # noqa: F401 - the app imports it at start-up, before any training
+    from gui.app import import_tensorflow
+
+    import_tensorflow()  # as the app does at start-up, before any training
 
     app_state.settings.setValue("training/runs_dir", str(tmp_path / "runs"))
     widget = TrainingView(app_state)
