@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    # TensorFlow's C++ info notes (CPU features and the like) are not for users; warnings
+    # and errors still show (set the variable to 0 to see everything). The two or three
+    # lines TF 2.21 prints before its logging is set up ignore this setting.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # inside the try, so a closed pipe is handled below
