@@ -189,10 +189,12 @@ def evaluate_bundle(
 
     classes = list(bundle.classes)
     samples = _samples_to_score(manifest, split, classes)
-    images = pipeline.decoded_images(manifest, bundle.input_size, on_progress=on_progress, stop=stop)
+    everything = split in (None, "all")  # the images over the class cap too
+    images = pipeline.decoded_images(manifest, bundle.input_size, on_progress=on_progress, stop=stop,
+                                     include_unused=everything)
     if images is None:
         return None
-    rows = pipeline.rows_of(manifest, samples)
+    rows = pipeline.rows_of(manifest, samples, include_unused=everything)
     probs = _predict_rows(bundle, images, rows, batch_size, on_progress, stop)
     if probs is None:
         return None

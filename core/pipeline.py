@@ -1,11 +1,13 @@
 """Input pipeline: decode every image once, keep it resized in a memory-mapped cache, feed tf.data.
 
 Decoding a histology PNG or TIFF costs far more than a training step of a small network,
-so each run decodes every image of its manifest once (Pillow via `core.images.load_rgb`,
+so each run decodes every image of its manifest that it uses once (Pillow via `core.images.load_rgb`,
 in parallel), resizes it to the network's input size with `core.model.resize_for_model`
 (the host-side twin of the model's own `Resizing` layer, also used by prediction), and stores the result as a uint8 `.npy`
 file that is memory-mapped afterwards. The file is keyed by the manifest's hash and the
 size, so a second run (or a resumed one) on the same manifest skips decoding entirely.
+Images left out of every split (over the class cap: often half of BreakHis) are neither
+decoded nor stored, unless a caller scores every image (`include_unused`).
 
 Training batches are gathered from the memory map by index in tf.data (parallel,
 prefetched, shuffled with the run's seed): the network, not the disk, is the bottleneck.
@@ -37,15 +39,22 @@ def cache_root() -> Path:
     return Path(override) if override else user_cache_dir() / "decoded"
 
 
-def cache_path(manifest, size: int, root: Path | None = None) -> Path:
-    key = json.dumps([CACHE_VERSION, manifest.hash, manifest.root, size, [s.path for s in manifest.samples]])
+def cached_samples(manifest, *, include_unused: bool = False) -> list:
+    """The samples a cache holds, in manifest order: those in a split (train, val or test),
+    or with `include_unused` every one (the images over the class cap too)."""
+    return [s for s in manifest.samples if include_unused or s.split is not None]
+
+
+def cache_path(manifest, size: int, root: Path | None = None, *, include_unused: bool = False) -> Path:
+    paths = [s.path for s in cached_samples(manifest, include_unused=include_unused)]
+    key = json.dumps([CACHE_VERSION, manifest.hash, manifest.root, size, paths])
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
     return (root or cache_root()) / f"{manifest.hash[:12]}-{size}px-{digest}.npy"
 
 
-def rows_of(manifest, samples: Sequence) -> np.ndarray:
-    """Row of each sample in the cache (the cache holds every manifest sample, in order)."""
-    index = {s.path: i for i, s in enumerate(manifest.samples)}
+def rows_of(manifest, samples: Sequence, *, include_unused: bool = False) -> np.ndarray:
+    """Row of each sample in the cache that `decoded_images` returned with the same flag."""
+    index = {s.path: i for i, s in enumerate(cached_samples(manifest, include_unused=include_unused))}
     return np.asarray([index[s.path] for s in samples], dtype=np.int64)
 
 
@@ -56,13 +65,15 @@ def decoded_images(
     on_progress: ProgressCallback | None = None,
     stop: StopFlag | None = None,
     cache_dir: Path | None = None,
+    include_unused: bool = False,
 ) -> np.ndarray | None:
-    """(N, size, size, 3) uint8 memory map of every manifest sample; None if stopped while decoding.
+    """(N, size, size, 3) uint8 memory map of `cached_samples`; None if stopped while decoding.
 
     Progress events: {"event": "decode", "done", "total", "cached": bool}.
     """
-    path = cache_path(manifest, size, cache_dir)
-    total = len(manifest.samples)
+    samples = cached_samples(manifest, include_unused=include_unused)
+    path = cache_path(manifest, size, cache_dir, include_unused=include_unused)
+    total = len(samples)
     if path.is_file():
         try:
             images = np.load(path, mmap_mode="r")
@@ -72,25 +83,25 @@ def decoded_images(
                 return images
         except (OSError, ValueError):
             pass  # a damaged cache file is rebuilt below
-    return _build_cache(manifest, size, path, on_progress, stop)
+    return _build_cache(manifest, samples, size, path, on_progress, stop)
 
 
-def _build_cache(manifest, size, path: Path, on_progress, stop) -> np.ndarray | None:
+def _build_cache(manifest, samples: list, size, path: Path, on_progress, stop) -> np.ndarray | None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    total = len(manifest.samples)
+    total = len(samples)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(total, size, size, 3))
     errors: dict[int, str] = {}
     try:
         done = 0
-        for start, batch in _decode_batches(manifest, size, errors):
+        for start, batch in _decode_batches(manifest, samples, size, errors):
             out[start:start + len(batch)] = batch
             done = start + len(batch)
             report(on_progress, event="decode", done=done, total=total, cached=False)
             if should_stop(stop):
                 return None
         if errors:
-            raise ImageError(_decode_failure_message(manifest, errors))
+            raise ImageError(_decode_failure_message(samples, errors))
         out.flush()
         del out
         os.replace(tmp, path)
@@ -111,8 +122,8 @@ def _evict_old(folder: Path, keep: int) -> None:
             pass
 
 
-def _decode_failure_message(manifest, errors: dict[int, str]) -> str:
-    shown = "; ".join(f"{manifest.samples[i].path} ({reason})" for i, reason in list(errors.items())[:3])
+def _decode_failure_message(samples: list, errors: dict[int, str]) -> str:
+    shown = "; ".join(f"{samples[i].path} ({reason})" for i, reason in list(errors.items())[:3])
     more = f" and {len(errors) - 3} more" if len(errors) > 3 else ""
     return (
         f"{len(errors)} image(s) of the manifest could not be decoded: {shown}{more}. "
@@ -120,11 +131,11 @@ def _decode_failure_message(manifest, errors: dict[int, str]) -> str:
     )
 
 
-def _decode_batches(manifest, size: int, errors: dict[int, str]):
-    """Yield (start row, uint8 batch) in manifest order, decoding in parallel with tf.data."""
+def _decode_batches(manifest, samples: list, size: int, errors: dict[int, str]):
+    """Yield (start row, uint8 batch) in the samples' order, decoding in parallel with tf.data."""
     import tensorflow as tf
 
-    paths = [str(manifest.abspath(s)) for s in manifest.samples]
+    paths = [str(manifest.abspath(s)) for s in samples]
 
     def load(index):
         index = int(index)

@@ -67,6 +67,25 @@ def test_a_new_size_or_manifest_gets_its_own_cache_and_a_damaged_cache_is_rebuil
     assert pipeline.decoded_images(manifest, SIZE).shape == (20, SIZE, SIZE, 3)
 
 
+def test_images_over_the_class_cap_are_not_decoded_unless_every_image_is_asked_for(cache, manifest, monkeypatch):
+    unused = {1, 6, 7}  # left out of every split, as the class cap does
+    capped = dataclasses.replace(manifest, hash="", samples=tuple(
+        dataclasses.replace(s, split=None) if i in unused else s for i, s in enumerate(manifest.samples)))
+    decoded = []
+    real_load = pipeline._load
+    monkeypatch.setattr(pipeline, "_load", lambda path, size: (decoded.append(path), real_load(path, size))[1])
+    images = pipeline.decoded_images(capped, SIZE)
+    assert images.shape == (17, SIZE, SIZE, 3) and len(decoded) == 17
+    assert not {str(capped.abspath(capped.samples[i])) for i in unused} & set(decoded)
+    test = capped.split_samples("test")
+    for row, sample in zip(pipeline.rows_of(capped, test), test):
+        assert np.array_equal(images[row], resize_for_model(load_rgb(capped.abspath(sample)), SIZE))
+    everything = pipeline.decoded_images(capped, SIZE, include_unused=True)  # e.g. `evaluate --split all`
+    assert everything.shape == (20, SIZE, SIZE, 3)
+    rows = pipeline.rows_of(capped, list(capped.samples), include_unused=True)
+    assert np.array_equal(everything[rows[6]], resize_for_model(load_rgb(capped.abspath(capped.samples[6])), SIZE))
+
+
 def test_only_the_most_recently_used_caches_are_kept(cache, manifest, monkeypatch):
     monkeypatch.setattr(pipeline, "KEEP_CACHES", 2)
     first = pipeline.decoded_images(manifest, 16)
