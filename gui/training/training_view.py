@@ -254,18 +254,37 @@ class TrainingView(QWidget):
             self.state.set_model_path(str(bundle))
         self.open_images_requested.emit(list(paths))
 
-    def _run_manifest_root(self, run: RunInfo) -> str | None:
+    def _run_images_root(self, run: RunInfo) -> str | None:
+        """The run's image folder: its manifest copy's; or, when that folder has gone, the folder
+        the open manifest points to if it is the same dataset (same hash: located after a move).
+        A resumable copy is then pointed there too, every image checked first."""
         import json
 
+        from core.errors import HistoClassError
+        from core.manifest import relocate_manifest
+
+        copy = run.path / "manifest.json"
         try:
-            return json.loads((run.path / "manifest.json").read_text(encoding="utf-8")).get("root")
+            data = json.loads(copy.read_text(encoding="utf-8"))
+            root, digest = data.get("root"), data.get("hash")
         except (OSError, ValueError, AttributeError):
             return None
+        current = self.data_page.manifest
+        if (not root or Path(root).is_dir() or current is None or current.hash != digest
+                or not Path(current.root).is_dir()):
+            return root
+        if run.status != "finished":
+            try:
+                relocate_manifest(copy, current.root)
+            except HistoClassError as exc:
+                self._show_problem(f"Run {run.name}: its images are not where the manifest says: {exc}")
+                return root
+        return current.root
 
     def reopen_run(self, run: RunInfo) -> None:
         """Finished: show its results. Interrupted: show its curves and offer Resume."""
         if run.status == "finished":
-            self.results_page.show_run(run.path, image_root=self._run_manifest_root(run))
+            self.results_page.show_run(run.path, image_root=self._run_images_root(run))
             self.run_page.show_history(str(run.path), run.total_epochs)
             self.go_to(RESULTS)
             return
@@ -274,6 +293,7 @@ class TrainingView(QWidget):
         except ConfigError as exc:
             self._show_problem(f"Run {run.name} cannot be resumed: {exc}")
             return
+        self._run_images_root(run)  # a moved dataset: the run resumes on its new folder
         self.run_page.set_resumable(config, str(run.path / "manifest.json"), str(run.path))
         self.go_to(RUN)
 

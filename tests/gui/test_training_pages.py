@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 from core import RESEARCH_NOTICE
 from core.config import TrainConfig
@@ -100,6 +101,37 @@ def test_past_runs_compare_reopen_and_resume(qtbot, app_state, tmp_path):
     assert view.results_page.score_labels["accuracy"].text() == "0.600"
     assert sorted(view.run_page.curves.epochs) == [1, 2, 3, 4, 5]  # its curves are on the Run page
     assert not view.run_page.resume_button.isEnabled()
+
+
+def test_a_past_run_follows_its_dataset_to_where_it_was_located(qtbot, app_state, tmp_path):
+    from core.manifest import load_manifest, relocate_manifest
+    from tests.core.synthetic import make_manifest
+
+    make_manifest(tmp_path / "data", images_per_patient=1)
+    runs_dir = tmp_path / "runs"
+    finished = make_run(runs_dir, "20260102-000000-done", history_rows=2, evaluation=EVALUATION, bundle=True)
+    cut = make_run(runs_dir, "20260101-000000-cut", history_rows=1)
+    for run in (finished, cut):
+        shutil.copy(tmp_path / "data" / "manifest.json", run / "manifest.json")
+    moved = (tmp_path / "data").rename(tmp_path / "moved")
+    relocate_manifest(moved / "manifest.json", moved)  # as Locate… does
+    app_state.settings.setValue("training/runs_dir", str(runs_dir))
+    view = TrainingView(app_state)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.data_page.manifest_loaded, timeout=10000):
+        view.data_page.load(str(moved / "manifest.json"))
+    view.go_to(RUNS)
+    view.runs_page.select_run(finished)
+    view.runs_page.reopen_button.click()
+    assert view.results_page.image_root == moved  # its test images open from the new place
+    assert json.loads((finished / "manifest.json").read_text())["root"] == str(tmp_path / "data")
+    view.runs_page.table.clearSelection()
+    view.runs_page.select_run(cut)
+    view.runs_page.reopen_button.click()
+    assert view.run_page.resume_button.isEnabled()
+    assert load_manifest(cut / "manifest.json").root == str(moved)  # resumes on the new folder
+    # Loading the manifest started the augmentation preview (it imports TensorFlow): let it end.
+    qtbot.waitUntil(lambda: not view.augment_page.slot.busy, timeout=120000)
 
 
 def test_bad_configuration_file_is_reported_not_raised(qtbot, app_state, tmp_path, monkeypatch):
