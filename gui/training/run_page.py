@@ -180,11 +180,21 @@ class RunPage(QWidget):
         for warning in event.get("warnings") or []:
             self._append(f"Warning: {warning}")
 
+    def _on_decode_event(self, event: dict) -> None:
+        done, total = event.get("done"), event.get("total")
+        if event.get("cached"):
+            self.status.setText(f"Images read from the cache ({total} images).")
+        elif total:
+            self.status.setText(f"Reading and resizing the images once ({done}/{total}); "
+                                "later runs on this dataset and size reuse them…")
+
     def _on_stage_event(self, event: dict) -> None:
         rate = event.get("learning_rate")
         rate_text = f", learning rate {rate:g}" if isinstance(rate, (int, float)) else ""
-        self._append(f"Stage {int(event.get('stage_index', 0)) + 1} “{event.get('stage')}”: "
-                     f"trains {event.get('trainable')}{rate_text}")
+        title = f"Stage {int(event.get('stage_index', 0)) + 1} “{event.get('stage')}”"
+        self._append(f"{title}: trains {event.get('trainable')}{rate_text}")
+        # Until its first batch reports (graph tracing takes a while), say what is happening.
+        self.status.setText(f"{title} is starting: preparing the model for its first batch…")
 
     def _on_batch_event(self, event: dict) -> None:
         batches = max(1, int(event.get("batches") or 1))

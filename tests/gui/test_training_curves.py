@@ -89,8 +89,14 @@ def test_run_page_shows_progress_time_left_and_log(qtbot):
     page = RunPage()
     qtbot.addWidget(page)
     page._total_epochs = 3
-    for event in TWO_STAGES[:3]:
+    page.on_event({"event": "decode", "done": 64, "total": 200, "cached": False})
+    assert "(64/200)" in page.status.text()
+    page.on_event({"event": "decode", "done": 200, "total": 200, "cached": True})
+    assert page.status.text() == "Images read from the cache (200 images)."
+    for event in TWO_STAGES[:2]:
         page.on_event(event)
+    assert page.status.text() == "Stage 1 “head” is starting: preparing the model for its first batch…"
+    page.on_event(TWO_STAGES[2])
     assert "batch 1/4" in page.status.text()
     assert "overall 1/3" in page.status.text()
     assert page.progress.value() == int(1000 * 0.25 / 3)
