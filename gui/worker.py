@@ -66,6 +66,7 @@ class _Worker:
         self._needs_tensorflow = needs_tensorflow
         self._fn, self._args, self._kwargs = fn, args, kwargs
         self._stop = threading.Event()
+        self._superseded = False
         self._throttle_s = throttle_s
         self._last_emit = 0.0
         self._done = threading.Event()
@@ -82,6 +83,14 @@ class _Worker:
         return self
 
     def cancel(self) -> None:
+        self._stop.set()
+
+    def supersede(self) -> None:
+        """Cancel because a newer job of the same view replaced this one (TaskSlot.start).
+
+        Its ending is then `cancelled` (argument None) even if it fails: the error of a job
+        nobody waits for any more must not overwrite what its successor shows."""
+        self._superseded = True
         self._stop.set()
 
     @property
@@ -134,7 +143,7 @@ class _Worker:
         try:
             result = self._execute()
         except Exception as exc:  # noqa: BLE001 - errors cross threads as objects
-            return self.signals.failed, exc
+            return (self.signals.cancelled, None) if self._superseded else (self.signals.failed, exc)
         return (self.signals.cancelled if self._stop.is_set() else self.signals.finished), result
 
     def _release(self) -> None:
@@ -192,7 +201,8 @@ class TaskSlot:
         self.current: _Worker | None = None
 
     def start(self, worker: _Worker) -> _Worker:
-        self.cancel()
+        if self.current is not None and not self.current.is_done:
+            self.current.supersede()
         self.current = worker
         return worker.start()
 

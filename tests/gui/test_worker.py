@@ -104,6 +104,36 @@ def test_task_slot_cancels_the_previous_task(qtbot):
     assert first.is_cancelled and not second.is_cancelled
 
 
+def test_a_replaced_job_that_fails_does_not_report_its_error(qtbot):
+    """A slow read replaced by a newer one: its late error must not overwrite the newer result."""
+    release = threading.Event()
+
+    def slow_failure():
+        release.wait(5)
+        raise ValueError("stale")
+
+    slot = TaskSlot()
+    first, second = FunctionWorker(slow_failure, needs_tensorflow=False), FunctionWorker(counting_job, 1)
+    seen = []
+    first.signals.failed.connect(lambda exc: seen.append(("failed", str(exc))))
+    first.signals.cancelled.connect(lambda value: seen.append(("cancelled", value)))
+    slot.start(first)
+    slot.start(second)
+    with qtbot.waitSignal(first.signals.released, timeout=5000):
+        release.set()
+    assert seen == [("cancelled", None)]
+    # An explicit Cancel still lets a real error through.
+    third = FunctionWorker(slow_failure, needs_tensorflow=False)
+    errors = []
+    third.signals.failed.connect(errors.append)
+    release.clear()
+    slot.start(third)
+    slot.cancel()
+    with qtbot.waitSignal(third.signals.released, timeout=5000):
+        release.set()
+    assert [str(e) for e in errors] == ["stale"]
+
+
 @pytest.mark.parametrize("kind", ["manifest", "model"])
 def test_workspace_survives_a_restart(qtbot, settings, kind, tmp_path):
     from gui.state import AppState
