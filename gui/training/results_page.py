@@ -238,16 +238,19 @@ class ResultsPage(QWidget):
         if self.bundle_path is not None:
             self.open_model_requested.emit(str(self.bundle_path))
 
-    def _save_bundle(self) -> None:
-        if self.bundle_path is None:
-            return
-        suggested = str(Path.home() / f"{self.run_dir.name}.hcmodel")
-        target, _ = QFileDialog.getSaveFileName(self, "Save the model bundle", suggested, "HistoClass model (*.hcmodel)")
+    def _save_as(self, title: str, name: str, file_filter: str, write, what: str) -> None:
+        """Ask where to save (in the home folder by default), write there, say if it failed."""
+        target, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / name), file_filter)
         if target:
             try:
-                self.save_bundle_to(target)
+                write(target)
             except OSError as exc:
-                self.header.setText(f"The model bundle could not be saved to {target}: {exc}")
+                self.header.setText(f"{what} could not be written to {target}: {exc}")
+
+    def _save_bundle(self) -> None:
+        if self.bundle_path is not None:
+            self._save_as("Save the model bundle", f"{self.run_dir.name}.hcmodel", "HistoClass model (*.hcmodel)",
+                          self.save_bundle_to, "The model bundle")
 
     def save_bundle_to(self, target: str | Path) -> Path:
         target = Path(target)
@@ -260,15 +263,9 @@ class ResultsPage(QWidget):
         return target
 
     def _export_report(self) -> None:
-        if self.run_dir is None:
-            return
-        suggested = str(Path.home() / f"{self.run_dir.name}-report.html")
-        target, _ = QFileDialog.getSaveFileName(self, "Export the report", suggested, "HTML report (*.html)")
-        if target:
-            try:
-                self.export_report_to(target)
-            except OSError as exc:
-                self.header.setText(f"The report could not be written to {target}: {exc}")
+        if self.run_dir is not None:
+            self._save_as("Export the report", f"{self.run_dir.name}-report.html", "HTML report (*.html)",
+                          self.export_report_to, "The report")
 
     def export_report_to(self, target: str | Path) -> Path:
         from core.report import write_report

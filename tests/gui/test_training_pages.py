@@ -54,6 +54,26 @@ def test_results_page_from_a_run_folder(qtbot, tmp_path):
     assert cell == (0, 1) and page.confusion.cell_at(5, 5) is None
 
 
+def test_results_page_save_buttons_write_where_the_user_chose(qtbot, tmp_path, monkeypatch):
+    from gui.training import results_page
+
+    run = make_run(tmp_path, "20260101-000000-r", history_rows=2, evaluation=EVALUATION, bundle=True)
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.show_run(run)
+    chosen = tmp_path / "copy"  # no suffix: the bundle gets .hcmodel
+    monkeypatch.setattr(results_page.QFileDialog, "getSaveFileName", lambda *a, **k: (str(chosen), ""))
+    page.save_button.click()
+    assert (tmp_path / "copy.hcmodel").read_bytes() == b"zip"
+    assert "saved to" in page.header.text()
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setattr(results_page.QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(blocked / "report.html"), ""))
+    page.report_button.click()
+    assert page.header.text().startswith("The report could not be written to")
+
+
 def test_cell_images_get_thumbnails(qtbot, tmp_path):
     from PIL import Image
 
