@@ -93,11 +93,11 @@ class TensorFlowLoader(QObject):
         try:
             versions = self._importer()
         except Exception as exc:  # noqa: BLE001 - reported to the user in words
-            tensorflow_import_finished()
             self.failed.emit(exc)
         else:
-            tensorflow_import_finished()
             self.loaded.emit(versions)
+        finally:  # even on SystemExit: TensorFlow jobs must never wait for ever
+            tensorflow_import_finished()
 
 
 _loaders: set[TensorFlowLoader] = set()  # keeps each loader alive until it has reported

@@ -38,6 +38,10 @@ def tensorflow_import_finished() -> None:
 
 
 class WorkerSignals(QObject):
+    """The signals views connect to. The job's thread never emits them itself: it sends
+    `_from_job` (queued to the GUI thread), and each is emitted from there on delivery,
+    unless a newer job replaced this one meanwhile (`superseded`): then only `released`."""
+
     started = Signal()
     progress = Signal(dict)
     item = Signal(object)
@@ -45,6 +49,17 @@ class WorkerSignals(QObject):
     failed = Signal(object)  # the exception object; its message is for the user
     cancelled = Signal(object)  # whatever the job returned after being stopped (may be None)
     released = Signal()  # internal: the last signal; its slot lets the worker be collected
+    _from_job = Signal(str, object)  # (signal name, argument tuple), from the job's thread
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.superseded = False  # read and written on the GUI thread only
+        self._from_job.connect(self._deliver)
+
+    def _deliver(self, name: str, args: tuple) -> None:
+        if self.superseded and name != "released":
+            return  # already queued when the newer job started: nobody waits for it
+        getattr(self, name).emit(*args)
 
 
 class _Worker:
@@ -66,7 +81,6 @@ class _Worker:
         self._needs_tensorflow = needs_tensorflow
         self._fn, self._args, self._kwargs = fn, args, kwargs
         self._stop = threading.Event()
-        self._superseded = False
         self._throttle_s = throttle_s
         self._last_emit = 0.0
         self._done = threading.Event()
@@ -88,9 +102,10 @@ class _Worker:
     def supersede(self) -> None:
         """Cancel because a newer job of the same view replaced this one (TaskSlot.start).
 
-        Its ending is then `cancelled` (argument None) even if it fails: the error of a job
-        nobody waits for any more must not overwrite what its successor shows."""
-        self._superseded = True
+        From now on it sends the view nothing (no progress, items, result, error or
+        `cancelled`, even those already queued): its late news must not overwrite what its
+        successor shows. Only `released` still comes, to let it be collected."""
+        self.signals.superseded = True
         self._stop.set()
 
     @property
@@ -111,7 +126,7 @@ class _Worker:
         if event.get("event") in HIGH_FREQUENCY_EVENTS and now - self._last_emit < self._throttle_s:
             return
         self._last_emit = now
-        self.signals.progress.emit(dict(event))
+        self._send("progress", dict(event))
 
     def _call_kwargs(self) -> dict[str, Any]:
         kwargs = dict(self._kwargs)
@@ -127,32 +142,35 @@ class _Worker:
 
     def _run(self) -> None:
         if self._needs_tensorflow:
-            _tensorflow_idle.wait()
-        self._emit(self.signals.started)
+            while not _tensorflow_idle.wait(0.1) and not self._stop.is_set():
+                pass  # a job cancelled while it waits for the import never runs
         try:
-            ending, value = self._outcome()
+            if self._stop.is_set():
+                ending, value = "cancelled", None
+            else:
+                self._send("started")
+                ending, value = self._outcome()
         finally:
             # Done before the last signal goes out: a slot reacting to it (enabling Start
             # again, say) must already see the job as finished, not still busy.
             self._done.set()
-        self._emit(ending, value)
-        self._emit(self.signals.released)
+        self._send(ending, value)
+        self._send("released")
 
-    def _outcome(self) -> tuple[Any, Any]:
-        """(the signal to send last, its argument)."""
+    def _outcome(self) -> tuple[str, Any]:
+        """(the name of the signal to send last, its argument)."""
         try:
             result = self._execute()
         except Exception as exc:  # noqa: BLE001 - errors cross threads as objects
-            return (self.signals.cancelled, None) if self._superseded else (self.signals.failed, exc)
-        return (self.signals.cancelled if self._stop.is_set() else self.signals.finished), result
+            return "failed", exc
+        return ("cancelled" if self._stop.is_set() else "finished"), result
 
     def _release(self) -> None:
         _running.discard(self)
 
-    @staticmethod
-    def _emit(signal, *args: Any) -> None:
+    def _send(self, name: str, *args: Any) -> None:
         try:
-            signal.emit(*args)
+            self.signals._from_job.emit(name, args)
         except RuntimeError:  # the app is quitting and the signals object is gone: nobody listens
             pass
 
@@ -175,7 +193,7 @@ class GeneratorWorker(_Worker):
         generator: Iterable[Any] = self._fn(*self._args, **self._call_kwargs())
         for value in generator:
             items.append(value)
-            self.signals.item.emit(value)
+            self._send("item", value)
             if self._stop.is_set():
                 close = getattr(generator, "close", None)
                 if close:
