@@ -136,8 +136,11 @@ class RunPage(QWidget):
             config, manifest_path = self._job
             self.start(config, manifest_path, self.run_dir, resume=True)
 
-    def set_resumable(self, config: TrainConfig, manifest_path: str, run_dir: str) -> None:
-        """Offer Resume for an interrupted run reopened from the past-runs list."""
+    def set_resumable(self, config: TrainConfig, manifest_path: str, run_dir: str) -> bool:
+        """Offer Resume for an interrupted run reopened from the past-runs list (not while a
+        run is in progress: its job, curves and Cancel button stay). False if refused."""
+        if self.slot.busy:
+            return False
         self._job = (config, manifest_path)
         self.run_dir = str(run_dir)
         self._total_epochs = max(1, config.total_epochs)
@@ -145,6 +148,7 @@ class RunPage(QWidget):
         self.curves.load_history(read_history(run_dir))
         self.status.setText(f"Interrupted run {Path(run_dir).name}: press Resume to continue it.")
         self._set_running(False, resumable=True)
+        return True
 
     def show_history(self, run_dir: str, total_epochs: int) -> None:
         """Show the curves of a finished run reopened from the past-runs list."""

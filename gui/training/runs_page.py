@@ -67,7 +67,7 @@ class RunsPage(QWidget):
         self.compare_button.clicked.connect(self.compare_selected)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.cellDoubleClicked.connect(lambda *_: self._emit_selected(self.reopen_requested))
-        self.refresh()
+        self._update_buttons()  # the list is read when the page is shown (TrainingView), not at start-up
 
     def _layout(self) -> None:
         top = QHBoxLayout()

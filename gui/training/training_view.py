@@ -265,12 +265,11 @@ class TrainingView(QWidget):
 
         copy = run.path / "manifest.json"
         try:
-            data = json.loads(copy.read_text(encoding="utf-8"))
-            root, digest = data.get("root"), data.get("hash")
+            root = json.loads(copy.read_text(encoding="utf-8")).get("root")
         except (OSError, ValueError, AttributeError):
             return None
         current = self.data_page.manifest
-        if (not root or Path(root).is_dir() or current is None or current.hash != digest
+        if (not root or Path(root).is_dir() or current is None or current.hash != run.manifest_hash
                 or not Path(current.root).is_dir()):
             return root
         if run.status != "finished":
@@ -292,6 +291,9 @@ class TrainingView(QWidget):
             config = config_from_dict(run.config, min_input_size=MIN_NETWORK_INPUT_SIZE)
         except ConfigError as exc:
             self._show_problem(f"Run {run.name} cannot be resumed: {exc}")
+            return
+        if self.run_page.slot.busy:
+            self._show_problem(f"A run is in progress: cancel it or let it finish before resuming {run.name}.")
             return
         self._run_images_root(run)  # a moved dataset: the run resumes on its new folder
         self.run_page.set_resumable(config, str(run.path / "manifest.json"), str(run.path))
