@@ -85,16 +85,10 @@ def _by_magnification(correct, patients, magnifications) -> dict[str, dict] | No
 def _group_accuracy(y_true, y_pred, classes, groups) -> float | None:
     """Benign-vs-malignant accuracy derived from the class labels, when every class has a group.
 
-    `groups` maps class -> group; a per-image sequence is accepted too (each class must then
-    have one group throughout).
+    `groups` maps class -> group (see `class_groups`).
     """
-    if groups is None or len(groups) == 0:
+    if not groups:
         return None
-    if not isinstance(groups, Mapping):
-        seen: dict[str, set] = defaultdict(set)
-        for index, group in zip(y_true, groups):
-            seen[classes[index]].add(group)
-        groups = {c: next(iter(g)) for c, g in seen.items() if len(g) == 1}
     mapped = [groups.get(name) for name in classes]
     if any(g not in GROUPS for g in mapped) or len(set(mapped)) < 2:
         return None
@@ -124,7 +118,7 @@ def compute_metrics(
     *,
     patients: Sequence[str | None] | None = None,
     magnifications: Sequence[str | None] | None = None,
-    groups: Mapping[str, str | None] | Sequence[str | None] | None = None,
+    groups: Mapping[str, str | None] | None = None,
     image_level: bool = False,
 ) -> dict[str, Any]:
     """All scores of one evaluation as plain JSON-ready data (see CONTRACTS.md)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,12 +17,7 @@ def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    # mkstemp makes the file private (0600); a saved manifest, bundle or report should get
-    # the same permissions as any file the user creates.
-    os.chmod(tmp_path, 0o666 & ~_umask())
+    tmp_path = _new_file_beside(target, suffix or ".tmp")
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
@@ -33,10 +28,20 @@ def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
             tmp_path.unlink()
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _new_file_beside(target: Path, suffix: str) -> Path:
+    """Create a new, empty, uniquely named file in the target's folder.
+
+    Not tempfile.mkstemp: it makes the file private (0600), while a saved manifest, bundle
+    or report should get the permissions of any file the user creates. Mode 0666 with
+    O_EXCL lets the kernel apply the user's umask (no process-wide umask juggling)."""
+    for _ in range(100):
+        path = target.parent / f".{target.name}.{secrets.token_hex(4)}{suffix}"
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"Could not create a temporary file beside {target}")
 
 
 def write_text_atomic(target: str | os.PathLike, text: str) -> None:

@@ -114,7 +114,8 @@ def _build_cache(manifest, samples: list, size, path: Path, on_progress, stop) -
 
 def _evict_old(folder: Path, keep: int) -> None:
     """Keep the `keep` most recently used caches; the others are rebuilt if ever needed again."""
-    caches = sorted(folder.glob("*px-*.npy"), key=lambda p: p.stat().st_mtime, reverse=True)
+    # Not the hidden ".<name>.<pid>.tmp.npy" files: other processes are still writing those.
+    caches = sorted(folder.glob("[!.]*px-*.npy"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in caches[keep:]:
         try:
             old.unlink()

@@ -14,6 +14,7 @@ from typing import Any
 
 from core import RESEARCH_NOTICE, __version__
 from core.fileio import write_text_atomic
+from core.run_folder import RunFolder
 from core.runs import SCORE_KEYS, SCORE_LABELS, read_history, read_run
 
 STYLE = """
@@ -103,7 +104,7 @@ def render_report(run_dir: str | Path) -> str:
         evaluation = {}
     parts = [f"<h1>HistoClass training report: {html.escape(run.name)}</h1>",
              f'<p class="notice">{html.escape(RESEARCH_NOTICE)}</p>']
-    if run.config and run.config.get("weights") == "none":
+    if _random_init(folder, run.config):
         parts.append('<p class="warning">Trained from random initialisation (no pretrained weights): '
                      "accuracy is much lower than with ImageNet weights.</p>")
     for warning in evaluation.get("warnings") or []:
@@ -128,6 +129,15 @@ def render_report(run_dir: str | Path) -> str:
     parts.append(f'<p class="notice">{html.escape(RESEARCH_NOTICE)}</p>')
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>HistoClass report {html.escape(run.name)}"
             f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n")
+
+
+def _random_init(folder: Path, config: dict | None) -> bool:
+    """Whether training really started from random weights: switched off, or asked for and not
+    found (as the run recorded when it started); the configuration alone for older runs."""
+    state = RunFolder(folder).read_state()
+    if state is not None and state.weights_source:
+        return state.weights_source == "none"
+    return bool(config) and config.get("weights") == "none"
 
 
 def write_report(run_dir: str | Path, path: str | Path) -> Path:

@@ -29,6 +29,24 @@ def test_report_of_a_finished_run(tmp_path):
     assert path.read_text(encoding="utf-8") == html
 
 
+def test_report_warns_when_asked_for_weights_were_not_found(tmp_path):
+    """The configuration asked for ImageNet weights, but the run recorded none were found."""
+    import json
+
+    from core.run_folder import RunFolder, RunState
+    from tests.core.test_runs import CONFIG
+
+    run = make_run(tmp_path, "20260101-000000-c", history_rows=1, evaluation=EVALUATION, bundle=True,
+                   config={**CONFIG, "weights": "imagenet"})
+    assert "random initialisation" not in render_report(run)  # no record: the configuration decides
+    RunFolder(run).checkpoints.mkdir()
+    RunFolder(run).write_state(RunState(weights_source="none"))
+    assert "random initialisation" in render_report(run)
+    RunFolder(run).write_state(RunState(weights_source="imagenet"))
+    assert "random initialisation" not in render_report(run)
+    assert json.loads((run / "config.json").read_text())["weights"] == "imagenet"
+
+
 def test_report_of_a_cancelled_run_says_so(tmp_path):
     run = make_run(tmp_path, "20260101-000000-b")
     html = render_report(run)
