@@ -115,7 +115,7 @@ def main(argv=None) -> dict:
     manifest = make_manifest(args)
     began = time.perf_counter()
     images = pipeline.decoded_images(manifest, args.size)
-    print(f"cache: {len(manifest.samples)} images at {args.size} px ready in {time.perf_counter() - began:.1f} s "
+    print(f"cache: {len(images)} images at {args.size} px ready in {time.perf_counter() - began:.1f} s "
           f"({pipeline.cache_path(manifest, args.size)})", flush=True)
     model = build(args, len(manifest.classes))
     feeds = sources(args, manifest, images)

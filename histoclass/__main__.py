@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import sys
 
-# Hidden: `histoclass selftest` starts the app again with this flag to check Qt in a child
-# process (gui/selftest.py), so that the command line never imports Qt itself.
-GUI_SELFTEST_FLAG = "--gui-selftest"
-
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
@@ -17,6 +13,10 @@ def main(argv: list[str] | None = None) -> int:
         from gui.app import main as gui_main
 
         return gui_main()
+    # Hidden: `histoclass selftest` starts the app again with this flag to check Qt in a
+    # child process (gui/selftest.py), so that the command line never imports Qt itself.
+    from core.cli.selftest_cmd import GUI_SELFTEST_FLAG
+
     if args == [GUI_SELFTEST_FLAG]:
         from gui.selftest import main as gui_selftest_main
 

@@ -22,7 +22,7 @@ from typing import Callable
 
 from core import RESEARCH_NOTICE, __version__
 
-# Must equal histoclass/__main__.py GUI_SELFTEST_FLAG (tests/core/test_selftest.py checks).
+# histoclass/__main__.py reads it from here.
 GUI_SELFTEST_FLAG = "--gui-selftest"
 QT_TIMEOUT_S = 60
 PROCESS_TIMEOUT_S = 30
